@@ -1,0 +1,14 @@
+from __future__ import annotations
+
+from django.apps import AppConfig
+from django.contrib.admin.apps import AdminConfig
+
+
+class CoreConfig(AppConfig):
+    name = "coachloop.core"
+    label = "core"
+    verbose_name = "coachloop core"
+
+
+class OrgAdminConfig(AdminConfig):
+    default_site = "coachloop.core.admin_site.OrgAdminSite"

@@ -1,0 +1,54 @@
+"""``coachloop serve``: the app behind gunicorn, static files by WhiteNoise."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandParser
+
+from coachloop.core.env import env_int
+
+
+class Command(BaseCommand):
+    help = "Serve coachloop with gunicorn (production-grade; static files via WhiteNoise)."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--host", default=os.environ.get("COACHLOOP_HOST", "127.0.0.1"))
+        parser.add_argument("--port", type=int, default=env_int("COACHLOOP_PORT", 8000))
+        parser.add_argument("--workers", type=int, default=env_int("COACHLOOP_WEB_WORKERS", 2))
+        parser.add_argument("--threads", type=int, default=env_int("COACHLOOP_WEB_THREADS", 4))
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        call_command("collectstatic", interactive=False, verbosity=0)
+        serve(
+            bind=f"{options['host']}:{options['port']}",
+            workers=options["workers"],
+            threads=options["threads"],
+        )
+
+
+def serve(*, bind: str, workers: int, threads: int) -> None:
+    from gunicorn.app.base import BaseApplication
+
+    from coachloop.wsgi import application
+
+    class CoachloopServer(BaseApplication):
+        def load_config(self) -> None:
+            config = {
+                "bind": bind,
+                "workers": workers,
+                "threads": threads,
+                "worker_class": "gthread",
+                "accesslog": "-",
+                "timeout": 120,
+                "graceful_timeout": 20,
+            }
+            for key, value in config.items():
+                self.cfg.set(key, value)
+
+        def load(self) -> Any:
+            return application
+
+    CoachloopServer().run()
