@@ -13,3 +13,6 @@ STORAGES = {
 }
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 LOGGING = {"version": 1, "disable_existing_loggers": False}
+
+# WhiteNoise warns when STATIC_ROOT is missing; tests serve from the finders, so an empty one does.
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # noqa: F405

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import wraps
 from typing import Any
 
 from django.contrib import admin
@@ -20,6 +22,18 @@ class OrgAdminSite(admin.AdminSite):
 
     def has_permission(self, request: HttpRequest) -> bool:
         return request.user.is_active and scope_for(request.user).is_admin
+
+    def admin_view(self, view: Callable[..., Any], cacheable: bool = False) -> Callable[..., Any]:
+        inner = super().admin_view(view, cacheable)
+
+        @wraps(view)
+        def refuse_signed_in_non_admins(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
+            # A signed-in lead gets a plain 403, not a detour through a login they cannot pass.
+            if request.user.is_authenticated and not self.has_permission(request):
+                raise PermissionDenied("The administration is for org admins only")
+            return inner(request, *args, **kwargs)
+
+        return refuse_signed_in_non_admins
 
     def login(
         self, request: HttpRequest, extra_context: dict[str, Any] | None = None
