@@ -44,7 +44,7 @@ class World:
 
     def user(self, person: Person) -> User:
         assert person.user is not None, f"{person} has no login"
-        return person.user  # type: ignore[return-value]
+        return person.user
 
     @property
     def personas(self) -> dict[str, Person]:
