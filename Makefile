@@ -11,7 +11,7 @@ export COACHLOOP_HOME
 POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/test
 STAMP := $(VENV)/.installed
 
-.PHONY: help run test venv lint typecheck migrations-check test-sqlite test-postgres chromium clean
+.PHONY: help run test venv lint typecheck chromium clean
 
 help:
 	@echo "make run    set up, build the demo when the database is empty, serve http://127.0.0.1:8000"

@@ -44,6 +44,7 @@ PY
 
 phase "chromium" bash scripts/ensure-chromium.sh
 phase "ruff" "$BIN/ruff" check src bench
+phase "ruff format" "$BIN/ruff" format --check --quiet src bench
 phase "mypy" "$BIN/mypy" src
 phase "migrations check" "$BIN/coachloop" makemigrations --check --dry-run
 phase "pytest sqlite" "$BIN/pytest" -q -p no:cacheprovider "$@"

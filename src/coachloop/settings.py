@@ -48,6 +48,9 @@ INSTALLED_APPS = [
     # coachloop first: its templates (sign-in, password reset) take precedence over the admin's.
     "coachloop.core.apps.CoreConfig",
     "coachloop.org.apps.OrgConfig",
+    "coachloop.interactions.apps.InteractionsConfig",
+    "coachloop.ingest.apps.IngestConfig",
+    "coachloop.simulator.apps.SimulatorConfig",
     "coachloop.core.apps.OrgAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",

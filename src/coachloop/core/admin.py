@@ -18,6 +18,9 @@ class EventAdmin(admin.ModelAdmin):
     def has_change_permission(self, request: object, obj: object = None) -> bool:
         return False
 
+    def has_delete_permission(self, request: object, obj: object = None) -> bool:
+        return False  # the audit trail is append-only
+
 
 @admin.register(ApiToken)
 class ApiTokenAdmin(admin.ModelAdmin):

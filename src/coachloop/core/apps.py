@@ -9,6 +9,9 @@ class CoreConfig(AppConfig):
     label = "core"
     verbose_name = "coachloop core"
 
+    def ready(self) -> None:
+        from coachloop.core import checks  # noqa: F401  (registers the deployment checks)
+
 
 class OrgAdminConfig(AdminConfig):
     default_site = "coachloop.core.admin_site.OrgAdminSite"

@@ -14,7 +14,7 @@ from pathlib import Path
 from django.core.exceptions import ImproperlyConfigured
 
 TRUE_WORDS = frozenset({"1", "true", "yes", "y", "on"})
-FALSE_WORDS = frozenset({"0", "false", "no", "n", "off", ""})
+FALSE_WORDS = frozenset({"0", "false", "no", "n", "off"})
 
 
 def env_str(name: str, default: str | None = None) -> str | None:
@@ -34,7 +34,7 @@ def env_required(name: str, why: str) -> str:
 
 def env_bool(name: str, default: bool) -> bool:
     raw = os.environ.get(name)
-    if raw is None:
+    if raw is None or raw.strip() == "":
         return default
     word = raw.strip().lower()
     if word in TRUE_WORDS:

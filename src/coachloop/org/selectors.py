@@ -28,15 +28,20 @@ if TYPE_CHECKING:
     AnyUser = AbstractBaseUser | AnonymousUser
 
 
-def _with_current_placement(people: PersonQuerySet) -> PersonQuerySet:
-    """Annotate each person with their current team and program codes in two subqueries, so a
-    list of agents costs one query, not one per row."""
+def _with_current_placement(people: PersonQuerySet, user: AnyUser) -> PersonQuerySet:
+    """Annotate each person with their current team and program codes in subqueries, so a
+    list of agents costs one query, not one per row. A placement outside the viewer's programs
+    is left out: where someone works now is itself a record of that program."""
     current = Membership.objects.current().filter(person_id=OuterRef("pk")).order_by("-valid_from")
     agent_role = (
         RoleAssignment.objects.active()
         .filter(person_id=OuterRef("pk"), role=Role.AGENT)
         .order_by("-created_at")
     )
+    scope = scope_for(user)
+    if not scope.is_admin:
+        current = current.filter(team__program_id__in=scope.all_program_ids)
+        agent_role = agent_role.filter(program_id__in=scope.all_program_ids)
     return people.annotate(
         current_team_id=Subquery(current.values("team_id")[:1]),
         current_team_code=Subquery(current.values("team__code")[:1]),
@@ -76,7 +81,7 @@ def agent_list(
         )
     if active:
         agents = agents.active_on(timezone.localdate())
-    return _with_current_placement(agents).order_by("name", "pk")
+    return _with_current_placement(agents, user).order_by("name", "pk")
 
 
 def _code_or_id(value: str) -> Q:
@@ -88,14 +93,18 @@ def _code_or_id(value: str) -> Q:
 
 def agent_get(*, user: AnyUser, pk: int) -> Person:
     """One agent the user may see, or 404 (out of scope and nonexistent look the same)."""
-    agent = _with_current_placement(Person.objects.visible_to(user).agents()).filter(pk=pk).first()
+    agent = (
+        _with_current_placement(Person.objects.visible_to(user).agents(), user)
+        .filter(pk=pk)
+        .first()
+    )
     if agent is None:
         raise Http404("No such agent")
     return agent
 
 
 def person_get(*, user: AnyUser, pk: int) -> Person:
-    person = _with_current_placement(Person.objects.visible_to(user)).filter(pk=pk).first()
+    person = _with_current_placement(Person.objects.visible_to(user), user).filter(pk=pk).first()
     if person is None:
         raise Http404("No such person")
     return person

@@ -335,6 +335,12 @@ def membership_move(*, person: Person, team: Team, on: dt.date, by: Actor) -> Me
             raise _invalid("team_since", on.isoformat(), "a date after the person's last team")
         membership = Membership.objects.create(person=person, team=team, valid_from=on)
     role_grant(person=person, role=Role.AGENT, program=team.program, by=by)
+    if current is not None and current.team.program_id != team.program_id:
+        # The program is a hard boundary: the old program's staff stop seeing the person.
+        for old_role in RoleAssignment.objects.active(on).filter(
+            person=person, role=Role.AGENT, program_id=current.team.program_id
+        ):
+            role_end(assignment=old_role, on=on, by=by)
     event_record(
         verb="membership.moved",
         actor=by,

@@ -83,7 +83,9 @@ def test_the_demo_builds_an_organization_with_a_login_per_role(
 
 def test_the_demo_refuses_a_database_with_data_unless_reset(
     transactional_db: None,  # --reset flushes, which PostgreSQL refuses inside a test transaction
-    world: World, tmp_path: Path, settings: object
+    world: World,
+    tmp_path: Path,
+    settings: object,
 ) -> None:
     settings.COACHLOOP_HOME = tmp_path  # type: ignore[attr-defined]
     with pytest.raises(CommandError, match="not empty"):

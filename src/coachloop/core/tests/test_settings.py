@@ -130,3 +130,31 @@ def test_env_helpers_name_the_variable_and_what_was_expected(
         env.env_choice("X_CHOICE", ("development", "production"), "development")
     monkeypatch.setenv("X_LIST", " a, b ,,c ")
     assert env.env_list("X_LIST", []) == ["a", "b", "c"]
+
+
+def test_an_empty_boolean_variable_means_the_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("X_BOOL", "")
+    assert env.env_bool("X_BOOL", True) is True
+
+
+def test_the_deploy_check_warns_when_password_reset_mail_goes_nowhere(tmp_path: Path) -> None:
+    clean = {key: value for key, value in os.environ.items() if key != "DATABASE_URL"}
+    clean.update(
+        {
+            "COACHLOOP_ENV": "production",
+            "SECRET_KEY": "s" * 60,
+            "COACHLOOP_HASH_KEY": "h" * 50,
+            "ALLOWED_HOSTS": "coach.example.com",
+            "COACHLOOP_HOME": str(tmp_path),
+            "DJANGO_SETTINGS_MODULE": "coachloop.settings",
+        }
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "coachloop.cli", "check", "--deploy"],
+        env=clean,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert "coachloop.W001" in result.stdout + result.stderr

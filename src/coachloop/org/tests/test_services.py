@@ -141,3 +141,19 @@ def test_events_are_visible_by_program_and_person(world: World) -> None:
     )
     agent_sees = Event.objects.visible_to(world.user(world.agent))
     assert set(agent_sees.values_list("person__external_id", flat=True)) == {"A1"}
+
+
+def test_moving_to_another_program_ends_the_agent_role_in_the_old_one(world: World) -> None:
+    day = later(world)
+    org.membership_move(person=world.chat_agent, team=world.care_a, on=day, by=None)
+    chat_role = RoleAssignment.objects.get(person=world.chat_agent, program=world.chat)
+    assert chat_role.ended_on == day
+    # The chat lead no longer sees them, and the care lead does.
+    from coachloop.org.models import Person
+
+    assert (
+        not Person.objects.visible_to(world.user(world.chat_lead))
+        .filter(pk=world.chat_agent.pk)
+        .exists()
+    )
+    assert Person.objects.visible_to(world.user(world.lead)).filter(pk=world.chat_agent.pk).exists()

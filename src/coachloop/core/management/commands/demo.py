@@ -10,7 +10,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from coachloop.core import demo
-from coachloop.core.env import env_int
+from coachloop.core.env import env_int, env_str
 
 
 class Command(BaseCommand):
@@ -31,7 +31,7 @@ class Command(BaseCommand):
             help="Build only when the database is empty; otherwise just serve "
             "(what `make run` uses)",
         )
-        parser.add_argument("--host", default="127.0.0.1")
+        parser.add_argument("--host", default=env_str("COACHLOOP_HOST", "127.0.0.1"))
         parser.add_argument("--port", type=int, default=env_int("COACHLOOP_PORT", 8000))
 
     def handle(self, *args: Any, **options: Any) -> None:

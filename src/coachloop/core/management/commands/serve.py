@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
 
-from coachloop.core.env import env_int
+from coachloop.core.env import env_int, env_str
 
 
 class Command(BaseCommand):
     help = "Serve coachloop with gunicorn (production-grade; static files via WhiteNoise)."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--host", default=os.environ.get("COACHLOOP_HOST", "127.0.0.1"))
+        parser.add_argument("--host", default=env_str("COACHLOOP_HOST", "127.0.0.1"))
         parser.add_argument("--port", type=int, default=env_int("COACHLOOP_PORT", 8000))
         parser.add_argument("--workers", type=int, default=env_int("COACHLOOP_WEB_WORKERS", 2))
         parser.add_argument("--threads", type=int, default=env_int("COACHLOOP_WEB_THREADS", 4))
