@@ -109,3 +109,68 @@ class ApiToken(models.Model):
     @property
     def is_active(self) -> bool:
         return self.revoked_at is None
+
+
+class JobStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    SUCCEEDED = "succeeded", "Succeeded"
+    FAILED = "failed", "Failed"
+
+
+class JobQuerySet(models.QuerySet["Job"]):
+    def visible_to(self, user: AbstractBaseUser | AnonymousUser) -> JobQuerySet:
+        from coachloop.org.scope import scope_for
+
+        scope = scope_for(user)
+        if scope.is_admin:
+            return self.all()
+        if not scope.is_authenticated:
+            return self.none()
+        return self.filter(created_by_id=user.pk)
+
+
+class Job(models.Model):
+    """One unit of background work, visible to the person who asked for it.
+
+    The database is the queue: a worker claims a queued row with a conditional update, so two
+    workers never run the same job. ``worker`` is ``host:pid`` so a job whose process died can
+    be recognised and marked failed (see ``core/jobs.py``)."""
+
+    kind = models.CharField(max_length=50)
+    status = models.CharField(max_length=10, choices=JobStatus.choices, default=JobStatus.QUEUED)
+    params: models.JSONField[dict[str, Any]] = models.JSONField(default=dict, blank=True)
+    progress = models.FloatField(default=0.0)
+    progress_text = models.CharField(max_length=200, blank=True)
+    log = models.TextField(blank=True)
+    error = models.TextField(blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    worker = models.CharField(max_length=100, blank=True)
+
+    objects = JobQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            # What a worker asks for on every poll: the oldest queued job.
+            models.Index(
+                fields=["created_at"], condition=Q(status="queued"), name="job_queued_idx"
+            ),
+            models.Index(
+                fields=["heartbeat_at"], condition=Q(status="running"), name="job_running_idx"
+            ),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(progress__gte=0.0, progress__lte=1.0), name="job_progress_0_1"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} #{self.pk} ({self.status})"

@@ -1,0 +1,1 @@
+"""One module per import kind: how its rows are checked, resolved and published."""

@@ -1,0 +1,141 @@
+"""Agent days (WFM activity): one row per agent and date, attributed to the agent's team and
+program on that date."""
+
+from __future__ import annotations
+
+import polars as pl
+
+from coachloop.ingest.fields import fields_of
+from coachloop.ingest.frames import (
+    ROW,
+    Problems,
+    canonical_text,
+    check_field,
+    label_of,
+    plausibility_warnings,
+    problem_rows,
+)
+from coachloop.ingest.mapping import Mapping
+from coachloop.ingest.references import (
+    ImportContext,
+    attach_team_at_the_time,
+    report_unknown_people,
+    resolve_people,
+)
+from coachloop.ingest.staging import Column, Target
+from coachloop.org.models import Role, RoleAssignment, Team
+
+KIND = "agent-days"
+DURATIONS = ("scheduled_s", "logged_in_s", "productive_s", "adherent_s")
+
+TARGET = Target(
+    table="interactions_agentday",
+    key=("agent_id", "date"),
+    columns=(
+        Column("agent_id", "int"),
+        Column("date", "date"),
+        Column("program_id", "int"),
+        Column("team_id", "int"),
+        Column("scheduled_s", "float"),
+        Column("logged_in_s", "float"),
+        Column("productive_s", "float"),
+        Column("adherent_s", "float"),
+        Column("absent", "bool"),
+        Column("batch_id", "int"),
+    ),
+)
+
+
+def prepare(
+    frame: pl.DataFrame,
+    mapping: Mapping,
+    context: ImportContext,
+    problems: Problems,
+    people: pl.DataFrame,
+    plausible_s: float,
+) -> pl.DataFrame:
+    text = canonical_text(frame, mapping, KIND)
+    typed = {}
+    for name, definition in fields_of(KIND).items():
+        expression = check_field(
+            text, definition, mapping.columns.get(name), label_of(mapping, name), problems
+        )
+        if expression is not None:
+            typed[name] = expression
+    rows = text.with_columns(**{f"{name}__v": expr for name, expr in typed.items()})
+    for required in ("agent", "date"):
+        problems.add(
+            problem_rows(
+                rows,
+                pl.col(required).is_null(),
+                column=label_of(mapping, required),
+                value=pl.lit(None),
+                expected="a value (this column is required)",
+            )
+        )
+    rows = resolve_people(rows, "agent", context, people)
+    report_unknown_people(rows, "agent", label_of(mapping, "agent"), problems, needed=pl.lit(True))
+    rows = attach_team_at_the_time(
+        rows.with_columns(pl.col("date__v").alias("day")), "agent_id", "day"
+    )
+    rows = _attach_program(rows, context, problems, label_of(mapping, "agent"))
+    plausibility_warnings(
+        rows.select(ROW, *[pl.col(f"{d}__v").alias(d) for d in DURATIONS]),
+        {d: label_of(mapping, d) for d in DURATIONS},
+        plausible_s,
+        problems,
+    )
+    return rows.select(
+        pl.col(ROW),
+        pl.col("agent_id"),
+        pl.col("day").alias("date"),
+        pl.col("program_id"),
+        pl.col("team_id"),
+        *[pl.col(f"{d}__v").alias(d) for d in DURATIONS],
+        pl.col("absent__v").fill_null(False).alias("absent"),
+        pl.lit(context.batch_id, dtype=pl.Int64).alias("batch_id"),
+    )
+
+
+def _attach_program(
+    rows: pl.DataFrame, context: ImportContext, problems: Problems, label: str
+) -> pl.DataFrame:
+    """The program of the agent's team that day, else of their (latest) agent role."""
+    team_programs = dict(Team.objects.values_list("pk", "program_id"))
+    role_programs: dict[int, int] = {}
+    agent_ids = rows["agent_id"].drop_nulls().unique().to_list()
+    for person_id, program_id in (
+        RoleAssignment.objects.filter(role=Role.AGENT, person_id__in=agent_ids)
+        .order_by("created_at")
+        .values_list("person_id", "program_id")
+    ):
+        role_programs[person_id] = program_id
+    rows = rows.with_columns(
+        pl.coalesce(
+            pl.col("team_id").replace_strict(team_programs, default=None, return_dtype=pl.Int64),
+            pl.col("agent_id").replace_strict(role_programs, default=None, return_dtype=pl.Int64),
+        ).alias("program_id")
+    )
+    problems.add(
+        problem_rows(
+            rows,
+            pl.col("agent_id").is_not_null() & pl.col("program_id").is_null(),
+            column=label,
+            value=pl.col("agent"),
+            expected="an agent of a program (this person has no agent role)",
+        )
+    )
+    if context.allowed_program_ids is not None:
+        outside = pl.col("program_id").is_not_null() & ~pl.col("program_id").is_in(
+            list(context.allowed_program_ids)
+        )
+        problems.add(
+            problem_rows(
+                rows,
+                outside,
+                column=label,
+                value=pl.col("agent"),
+                expected="an agent of a program you may import for",
+            )
+        )
+    return rows

@@ -1,0 +1,465 @@
+"""Imports: create a batch, run it (as a job), abandon it when its process died.
+
+The pipeline for every kind: read the file in chunks; map, check and resolve each chunk
+(``loaders/<kind>.py``); stage the good rows; then either reject (``--on-error reject`` and any
+bad row: nothing is written), report (``--dry-run``) or publish in one short transaction that
+also derives FCR and marks the touched days for KPI recomputation."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+import time
+from pathlib import Path
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
+
+import polars as pl
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from coachloop.core.errors import ErrorDetail, InvalidInput, NotAllowed
+from coachloop.core.jobs import Progress, job_enqueue
+from coachloop.core.models import Job
+from coachloop.core.services import event_record
+from coachloop.ingest import staging
+from coachloop.ingest.errorfile import ErrorFile
+from coachloop.ingest.frames import ROW, Problems, chunk_frame
+from coachloop.ingest.loaders import agent_days, interactions, roster
+from coachloop.ingest.mapping import (
+    Mapping,
+    identity_mapping,
+    missing_required_columns,
+    parse_mapping,
+)
+from coachloop.ingest.models import (
+    BatchStatus,
+    ImportBatch,
+    ImportKind,
+    ImportProblem,
+    OnError,
+    SavedMapping,
+)
+from coachloop.ingest.readers import TableFile, detect_format, open_table
+from coachloop.ingest.references import ImportContext, external_id_frame, load_programs
+from coachloop.interactions.models import RecomputeMark
+from coachloop.org.models import Program
+from coachloop.org.scope import scope_for
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+
+STAGED_LOADERS: dict[str, ModuleType] = {"interactions": interactions, "agent-days": agent_days}
+# Contacts within this window before a touched day may change outcome (derived FCR).
+MARK_DAYS_BEFORE = 7
+DEFAULT_PLAUSIBLE_S = 4 * 3600.0
+
+
+def imports_home() -> Path:
+    return Path(settings.COACHLOOP_HOME) / "imports"
+
+
+def importable_program_ids(user: AbstractBaseUser | AnonymousUser | None) -> frozenset[int] | None:
+    """Programs the user may import for: None means all (the installation, org admins)."""
+    if user is None:
+        return None
+    scope = scope_for(user)
+    if scope.is_admin:
+        return None
+    return scope.manager_program_ids
+
+
+def import_check_allowed(user: AbstractBaseUser | AnonymousUser | None) -> None:
+    allowed = importable_program_ids(user)
+    if allowed is not None and not allowed:
+        raise NotAllowed("Only org admins and program managers may import data")
+
+
+def import_create(
+    *,
+    kind: str,
+    path: Path,
+    file_name: str,
+    by: AbstractBaseUser | AnonymousUser | None,
+    mapping_text: str = "",
+    source: str | None = None,
+    on_error: str = OnError.REJECT,
+    dry_run: bool = False,
+    create_missing_agents: bool = False,
+    file_format: str | None = None,
+    delimiter: str | None = None,
+    encoding: str | None = None,
+    error_file: str | None = None,
+) -> ImportBatch:
+    """Check the request (who, kind, mapping, format) and record the batch; nothing is read
+    from the file yet."""
+    import_check_allowed(by)
+    if kind not in ImportKind.values:
+        raise InvalidInput(
+            f"Unknown import kind {kind!r}",
+            [
+                ErrorDetail(
+                    column="kind", value=kind, expected="one of " + ", ".join(ImportKind.values)
+                )
+            ],
+        )
+    if on_error not in OnError.values:
+        raise InvalidInput(
+            f"on_error must be reject or skip, not {on_error!r}",
+            [ErrorDetail(column="on_error", value=on_error, expected="reject or skip")],
+        )
+    mapping = parse_mapping(mapping_text, kind=kind) if mapping_text.strip() else Mapping()
+    fmt = detect_format(Path(file_name), file_format, delimiter or mapping.delimiter)
+    if fmt not in ("csv", "xlsx", "jsonl"):
+        raise InvalidInput(f"A {kind} import reads csv, xlsx or jsonl, not {fmt}")
+    actor: Any = by if by is not None and by.is_authenticated else None
+    return ImportBatch.objects.create(
+        kind=kind,
+        source=source or mapping.source,
+        file_name=file_name,
+        file_path=str(path),
+        file_format=fmt,
+        mapping_text=mapping_text,
+        on_error=on_error,
+        dry_run=dry_run,
+        created_by=actor,
+        options={
+            "create_missing_agents": create_missing_agents,
+            "delimiter": delimiter,
+            "encoding": encoding,
+            "error_file": error_file,
+        },
+    )
+
+
+def import_enqueue(*, batch: ImportBatch, by: AbstractBaseUser | AnonymousUser | None) -> Job:
+    """Queue the batch for the worker (what the web upload and the API do)."""
+    job = job_enqueue(kind="import", params={"batch_id": batch.pk}, by=by)
+    ImportBatch.objects.filter(pk=batch.pk).update(job=job)
+    batch.job = job
+    return job
+
+
+def store_upload(*, name: str, chunks: Any) -> Path:
+    """Keep an uploaded file under COACHLOOP_HOME/imports/uploads so the worker can read it."""
+    folder = imports_home() / "uploads" / timezone.now().strftime("%Y%m%d-%H%M%S-%f")
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / Path(name).name
+    with path.open("wb") as handle:
+        for chunk in chunks:
+            handle.write(chunk)
+    return path
+
+
+def _context(batch: ImportBatch, mapping: Mapping) -> ImportContext:
+    allowed = importable_program_ids(batch.created_by)
+    context = ImportContext(
+        kind=batch.kind,
+        source=batch.source,
+        batch_id=batch.pk,
+        actor=batch.created_by,
+        allowed_program_ids=allowed,
+        may_create_programs=allowed is None,
+        create_missing_agents=bool(batch.options.get("create_missing_agents")),
+        dry_run=batch.dry_run,
+        timezone=mapping.timezone,
+        now=timezone.now(),
+    )
+    load_programs(context)
+    return context
+
+
+def _error_path(batch: ImportBatch) -> Path:
+    given = batch.options.get("error_file")
+    return Path(given) if given else imports_home() / str(batch.pk) / "errors.csv"
+
+
+def _count_rows(table: TableFile) -> int | None:
+    """A quick count of lines, for the progress bar only."""
+    if table.format == "xlsx":
+        return None
+    with table.path.open("rb") as handle:
+        return max(
+            sum(block.count(b"\n") for block in iter(lambda: handle.read(1 << 20), b"")) - 1, 1
+        )
+
+
+def import_run(*, batch: ImportBatch, progress: Progress | None = None) -> ImportBatch:
+    """Run the batch to its end: succeeded (written, or validated for a dry run), rejected
+    (bad rows with on_error=reject: nothing written) or failed (an error in the file as a
+    whole, such as a missing required column)."""
+    started = time.perf_counter()
+    report = progress or (lambda fraction, text="", force=False: None)
+    ImportBatch.objects.filter(pk=batch.pk).update(
+        status=BatchStatus.RUNNING, started_at=timezone.now()
+    )
+    mapping = (
+        parse_mapping(batch.mapping_text, kind=batch.kind)
+        if batch.mapping_text.strip()
+        else Mapping()
+    )
+    try:
+        table = open_table(
+            Path(batch.file_path),
+            fmt=batch.file_format,
+            encoding=batch.options.get("encoding") or mapping.encoding,
+            delimiter=batch.options.get("delimiter") or mapping.delimiter,
+            sheet=mapping.sheet,
+        )
+        mapping = identity_mapping(batch.kind, table.header, mapping)
+        missing = missing_required_columns(batch.kind, mapping, table.header)
+        if missing:
+            raise InvalidInput(
+                "Missing required columns: "
+                + ", ".join(missing)
+                + ". The file has: "
+                + ", ".join(table.header),
+                [
+                    ErrorDetail(
+                        column=name,
+                        value=None,
+                        expected="a column of that name or a mapping for it",
+                    )
+                    for name in missing
+                ],
+            )
+    except (InvalidInput, OSError) as exc:
+        return _fail(
+            batch,
+            str(exc) if not isinstance(exc, InvalidInput) else exc.message,
+            started,
+            status=BatchStatus.REJECTED,
+        )
+    used = {column for spec in mapping.columns.values() for column in spec.source_columns}
+    batch.unmapped_columns = [column for column in table.header if column not in used]
+    batch.save(update_fields=["unmapped_columns"])
+    context = _context(batch, mapping)
+    errors = ErrorFile(_error_path(batch), table.header)
+    if batch.kind == "roster":
+        return roster.run(
+            batch=batch,
+            table=table,
+            mapping=mapping,
+            context=context,
+            errors=errors,
+            report=report,
+            started=started,
+        )
+    return _run_staged(batch, table, mapping, context, errors, report, started)
+
+
+def _run_staged(
+    batch: ImportBatch,
+    table: TableFile,
+    mapping: Mapping,
+    context: ImportContext,
+    errors: ErrorFile,
+    report: Any,
+    started: float,
+) -> ImportBatch:
+    loader = STAGED_LOADERS[batch.kind]
+    target: staging.Target = loader.TARGET
+    staging.stage_create(batch.pk, target)
+    people = external_id_frame()
+    plausible = float(getattr(settings, "COACHLOOP_PLAUSIBLE_DURATION_S", DEFAULT_PLAUSIBLE_S))
+    total = _count_rows(table)
+    counts = {"read": 0, "bad": 0, "warnings": 0}
+    kept: list[ImportProblem] = []
+    try:
+        for chunk in table.chunks():
+            problems = Problems()
+            raw = chunk_frame(chunk)
+            for row, why in chunk.unreadable:
+                problems.add(
+                    pl.DataFrame({ROW: [row], "column": [""], "value": [""], "expected": [why]})
+                )
+            prepared = loader.prepare(raw, mapping, context, problems, people, plausible)
+            error_frame = problems.error_frame()
+            bad = error_frame[ROW].unique()
+            good = prepared.filter(~pl.col(ROW).is_in(bad.implode()))
+            if batch.on_error == OnError.SKIP or counts["bad"] + bad.len() == 0:
+                staging.stage_write(batch.pk, target, good)
+            counts["read"] += len(chunk) + len(chunk.unreadable)
+            counts["bad"] += bad.len()
+            warning_frame = problems.warning_frame()
+            counts["warnings"] += warning_frame.height
+            errors.append(raw, error_frame)
+            _keep(kept, batch, error_frame, warning_frame)
+            done = counts["read"] / total if total else 0.5
+            report(0.8 * min(done, 1.0), f"{counts['read']:,} rows read, {counts['bad']:,} bad")
+        duplicates = staging.stage_duplicates(batch.pk, target)
+        if duplicates:
+            label = "external_id" if batch.kind == "interactions" else "agent, date"
+            frame = pl.DataFrame(
+                {
+                    ROW: [row for row, _ in duplicates],
+                    "column": [label] * len(duplicates),
+                    "value": [key for _, key in duplicates],
+                    "expected": ["an id used once in the file (an earlier row has it)"]
+                    * len(duplicates),
+                },
+                schema={ROW: pl.Int64, "column": pl.Utf8, "value": pl.Utf8, "expected": pl.Utf8},
+            )
+            errors.append(None, frame)
+            _keep(kept, batch, frame, None)
+            staging.stage_delete_rows(batch.pk, [row for row, _ in duplicates])
+            counts["bad"] += len({row for row, _ in duplicates})
+        ImportProblem.objects.bulk_create(kept)
+        batch.rows_read, batch.rows_rejected = counts["read"], counts["bad"]
+        batch.warnings = counts["warnings"]
+        batch.errors_path = str(errors.path) if errors.lines else ""
+        if counts["bad"] and batch.on_error == OnError.REJECT:
+            batch.rows_rejected = counts["bad"]
+            return _finish(batch, BatchStatus.REJECTED, started)
+        report(0.85, "publishing", force=True)
+        with transaction.atomic():
+            result = _publish(batch, loader, target, context)
+            if batch.dry_run:
+                transaction.set_rollback(True)
+        batch.rows_inserted, batch.rows_updated = result.inserted, result.updated
+        batch.rows_unchanged = result.unchanged
+        return _finish(batch, BatchStatus.SUCCEEDED, started)
+    finally:
+        staging.stage_drop(batch.pk)
+
+
+def _publish(
+    batch: ImportBatch, loader: ModuleType, target: staging.Target, context: ImportContext
+) -> staging.Published:
+    stage = staging.stage_name(batch.pk)
+    program_days = _staged_program_days(stage, batch.kind)
+    windows = interactions.touched_windows(stage) if batch.kind == "interactions" else []
+    previous_latest = {
+        program_id: interactions.latest_contact(program_id) for program_id, _, _ in windows
+    }
+    result = staging.publish(batch.pk, target)
+    for program_id, earliest, latest in windows:
+        since = earliest - interactions.FCR_WINDOW
+        before = previous_latest[program_id]
+        if before is not None:
+            # Contacts that were provisional against the old latest contact settle now.
+            since = min(since, before - interactions.FCR_WINDOW)
+        interactions.derive_fcr(program_id, since, latest)
+    _mark_days(program_days, reason=f"import #{batch.pk}")
+    batch.programs.set(sorted({program_id for program_id, _ in program_days}))
+    return result
+
+
+def _staged_program_days(stage: str, kind: str) -> list[tuple[int, dt.date]]:
+    from django.db import connection
+
+    day = "local_date" if kind == "interactions" else "date"
+    with connection.cursor() as cursor:
+        cursor.execute(f'SELECT DISTINCT program_id, {day} FROM "{stage}"')
+        rows = cursor.fetchall()
+    return [
+        (int(p), d if isinstance(d, dt.date) else dt.date.fromisoformat(str(d)))
+        for p, d in rows
+        if p is not None and d is not None
+    ]
+
+
+def _mark_days(program_days: list[tuple[int, dt.date]], *, reason: str) -> None:
+    """Mark each touched day and the FCR window before it for recomputation."""
+    marks = {
+        (program_id, day - dt.timedelta(days=back))
+        for program_id, day in program_days
+        for back in range(MARK_DAYS_BEFORE + 1)
+    }
+    RecomputeMark.objects.bulk_create(
+        [RecomputeMark(program_id=p, date=d, reason=reason) for p, d in sorted(marks)],
+        update_conflicts=True,
+        unique_fields=["program", "date"],
+        update_fields=["marked_at", "reason"],
+        batch_size=2000,
+    )
+
+
+def _keep(
+    kept: list[ImportProblem],
+    batch: ImportBatch,
+    errors: pl.DataFrame,
+    warnings: pl.DataFrame | None,
+) -> None:
+    room = ImportProblem.PROBLEMS_KEPT - len(kept)
+    for frame, is_warning in ((errors, False), (warnings, True)):
+        if frame is None or room <= 0:
+            continue
+        for row, column, value, expected in frame.head(room).iter_rows():
+            kept.append(
+                ImportProblem(
+                    batch=batch,
+                    row=row,
+                    column=column or "",
+                    value=value or "",
+                    expected=expected,
+                    is_warning=is_warning,
+                )
+            )
+        room = ImportProblem.PROBLEMS_KEPT - len(kept)
+
+
+def _finish(batch: ImportBatch, status: str, started: float) -> ImportBatch:
+    batch.status = status
+    batch.finished_at = timezone.now()
+    batch.seconds = round(time.perf_counter() - started, 3)
+    batch.save()
+    event_record(
+        verb=f"import.{status}",
+        actor=batch.created_by,
+        target=batch,
+        params={
+            "kind": batch.kind,
+            "file": batch.file_name,
+            "read": batch.rows_read,
+            "inserted": batch.rows_inserted,
+            "updated": batch.rows_updated,
+            "rejected": batch.rows_rejected,
+            "dry_run": batch.dry_run,
+        },
+    )
+    return batch
+
+
+def _fail(batch: ImportBatch, message: str, started: float, *, status: str) -> ImportBatch:
+    batch.error = message
+    ImportProblem.objects.create(batch=batch, row=None, column="", value="", expected=message)
+    return _finish(batch, status, started)
+
+
+def import_abandon(*, batch_id: int, reason: str) -> None:
+    """The batch's process died: nothing was published (publishing is one transaction), so
+    drop the staging table and say so on the batch."""
+    staging.stage_drop(batch_id)
+    ImportBatch.objects.filter(
+        pk=batch_id, status__in=[BatchStatus.QUEUED, BatchStatus.RUNNING]
+    ).update(
+        status=BatchStatus.FAILED,
+        error=f"The import stopped: {reason}. Nothing was written; run it again.",
+        finished_at=timezone.now(),
+    )
+
+
+def mapping_save(
+    *, name: str, kind: str, text: str, by: AbstractBaseUser | AnonymousUser | None
+) -> SavedMapping:
+    import_check_allowed(by)
+    mapping = parse_mapping(text, kind=kind)
+    actor = by if by is not None and by.is_authenticated else None
+    saved, _ = SavedMapping.objects.update_or_create(
+        kind=kind, name=name, defaults={"source": mapping.source, "text": text, "created_by": actor}
+    )
+    return saved
+
+
+def programs_for(batch: ImportBatch) -> list[Program]:
+    return list(batch.programs.order_by("code"))
+
+
+def copy_for_batch(source_path: Path, batch: ImportBatch) -> Path:
+    folder = imports_home() / str(batch.pk)
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / source_path.name
+    shutil.copyfile(source_path, target)
+    return target
