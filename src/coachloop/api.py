@@ -6,6 +6,7 @@ from ninja import NinjaAPI
 
 from coachloop.core.api import BearerToken, BrowserSession, install_error_envelope
 from coachloop.core.api import router as core_router
+from coachloop.ingest.api import router as ingest_router
 from coachloop.org.api import router as org_router
 
 api = NinjaAPI(
@@ -19,3 +20,4 @@ api = NinjaAPI(
 install_error_envelope(api)
 api.add_router("/", core_router)
 api.add_router("/", org_router)
+api.add_router("/", ingest_router)

@@ -11,6 +11,7 @@ from coachloop.api import api
 urlpatterns = [
     path("", include("coachloop.core.urls")),
     path("", include("coachloop.org.urls")),
+    path("", include("coachloop.ingest.urls")),
     path("accounts/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),

@@ -26,6 +26,8 @@ def navigation(request: HttpRequest) -> dict[str, object]:
     items = [NavItem(_("Home"), reverse("home"))]
     if scope.has_role(Role.AGENT) and scope.person_id is not None:
         items.append(NavItem(_("My page"), reverse("org:agent", args=[scope.person_id])))
+    if scope.is_admin or scope.manager_program_ids:
+        items.append(NavItem(_("Imports"), reverse("ingest:imports")))
     if scope.is_admin:
         items.append(NavItem(_("Administration"), reverse("admin:index")))
     items.append(NavItem(_("API"), "/api/v1/docs"))

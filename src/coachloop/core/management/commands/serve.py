@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from typing import Any
 
 from django.core.management import call_command
@@ -18,6 +20,11 @@ class Command(BaseCommand):
         parser.add_argument("--port", type=int, default=env_int("COACHLOOP_PORT", 8000))
         parser.add_argument("--workers", type=int, default=env_int("COACHLOOP_WEB_WORKERS", 2))
         parser.add_argument("--threads", type=int, default=env_int("COACHLOOP_WEB_THREADS", 4))
+        parser.add_argument(
+            "--no-worker",
+            action="store_true",
+            help="Do not start a job worker beside the web server (run `coachloop worker`)",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         call_command("collectstatic", interactive=False, verbosity=0)
@@ -25,10 +32,16 @@ class Command(BaseCommand):
             bind=f"{options['host']}:{options['port']}",
             workers=options["workers"],
             threads=options["threads"],
+            with_worker=not options["no_worker"],
         )
 
 
-def serve(*, bind: str, workers: int, threads: int) -> None:
+def start_job_worker() -> subprocess.Popen[bytes]:
+    """One `coachloop worker` beside the web server, so uploads are processed out of the box."""
+    return subprocess.Popen([sys.executable, "-m", "coachloop.cli", "worker"])
+
+
+def serve(*, bind: str, workers: int, threads: int, with_worker: bool = True) -> None:
     from gunicorn.app.base import BaseApplication
 
     from coachloop.wsgi import application
@@ -50,4 +63,10 @@ def serve(*, bind: str, workers: int, threads: int) -> None:
         def load(self) -> Any:
             return application
 
-    CoachloopServer().run()
+    job_worker = start_job_worker() if with_worker else None
+    try:
+        CoachloopServer().run()
+    finally:
+        if job_worker is not None:
+            job_worker.terminate()  # it finishes the job in hand, then exits
+            job_worker.wait(timeout=60)
