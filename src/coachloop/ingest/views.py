@@ -6,7 +6,7 @@ from pathlib import Path
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -15,7 +15,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from coachloop.core.errors import CoachloopError, NotAllowed
 from coachloop.ingest import selectors, services
 from coachloop.ingest.forms import UploadForm
-from coachloop.ingest.models import BatchStatus
+from coachloop.ingest.models import BatchStatus, ImportBatch
 
 PROBLEMS_SHOWN = 200
 
@@ -38,9 +38,7 @@ def imports(request: HttpRequest) -> HttpResponse:
             batch = _start(request, form)
         except CoachloopError as exc:
             form.add_error(None, exc.message)
-        except Exception as exc:  # forms raise ValidationError from mapping_text
-            if exc.__class__.__name__ != "ValidationError":
-                raise
+        except ValidationError as exc:  # the mapping file is not text
             form.add_error("mapping_file", exc)
         else:
             messages.success(request, _("Import queued: it runs in the background."))
@@ -55,7 +53,7 @@ def imports(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _start(request: HttpRequest, form: UploadForm) -> object:
+def _start(request: HttpRequest, form: UploadForm) -> ImportBatch:
     upload = form.cleaned_data["file"]
     mapping_text = form.mapping_text()
     if form.cleaned_data["save_mapping_as"] and mapping_text:
