@@ -231,3 +231,7 @@ LOGGING = {
     "loggers": {"axes": {"level": "WARNING"}},
 }
 CSRF_FAILURE_VIEW = "coachloop.core.views.csrf_failure"
+
+# Imports: durations above this many seconds are kept but counted as warnings (a plausibility
+# check, not a rejection; CONTRACTS.md allows 0 to 86,400 s).
+COACHLOOP_PLAUSIBLE_DURATION_S = env_int("COACHLOOP_PLAUSIBLE_DURATION_S", 4 * 3600, minimum=1)

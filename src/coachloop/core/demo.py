@@ -1,16 +1,15 @@
-"""The demo organization behind ``make run`` and ``coachloop demo``.
+"""The demo contact center behind ``make run`` and ``coachloop demo``.
 
-Until the simulator lands (data-in issue) the demo is a small hand-made organization: two client
-programs, three teams at two sites, agents with ids in several source systems, one agent who
-moved team and one who left, and one login per role written to ``demo-logins.json``.
+It simulates a contact center (``coachloop.simulator``, about 120 agents x 90 days ending
+yesterday) and imports the simulator's files through the same importers a real export goes
+through, so the demo exercises the real path. Then it gives everyone a login and writes one
+login per person to ``demo-logins.json`` (one password per role, hashed once).
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import os
-import random
 import secrets
 import stat
 import time
@@ -20,61 +19,22 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
 from django.db import transaction
-from django.utils import timezone
 
+from coachloop.core.jobs import job_run_inline
 from coachloop.org import services as org
-from coachloop.org.models import Person, Program, Role
+from coachloop.org.models import Person, Program, Role, RoleAssignment
 
 LOGINS_FILE = "demo-logins.json"
-
-FIRST_NAMES = [
-    "Amara",
-    "Ben",
-    "Chloe",
-    "Dev",
-    "Elif",
-    "Farah",
-    "Gabriel",
-    "Hana",
-    "Ivan",
-    "Jasmine",
-    "Kofi",
-    "Lena",
-    "Marco",
-    "Nia",
-    "Oscar",
-    "Priya",
-    "Quinn",
-    "Rosa",
-    "Samir",
-    "Tess",
-    "Umar",
-    "Vera",
-    "Wei",
-    "Ximena",
-    "Yusuf",
-    "Zoe",
-]
-LAST_NAMES = [
-    "Okafor",
-    "Santos",
-    "Nguyen",
-    "Kowalski",
-    "Haddad",
-    "Murphy",
-    "Reyes",
-    "Lindqvist",
-    "Mensah",
-    "Tanaka",
-    "Dubois",
-    "Patel",
-    "Moreau",
-    "Schmidt",
-    "Ibrahim",
-    "Costa",
-]
+ADMIN_EXTERNAL_ID = "X001"
+# The order files are imported in: people first, then what they did.
+IMPORTS = (
+    ("roster", "roster.csv"),
+    ("interactions", "interactions.csv"),
+    ("agent-days", "agent_days.csv"),
+)
 
 
 @dataclass
@@ -98,6 +58,11 @@ class DemoReport:
     logins: list[DemoLogin] = field(default_factory=list)
     stages: list[tuple[str, float]] = field(default_factory=list)
     logins_path: Path | None = None
+    counts: dict[str, int] = field(default_factory=dict)
+
+
+class DemoError(RuntimeError):
+    pass
 
 
 def database_is_empty() -> bool:
@@ -105,165 +70,142 @@ def database_is_empty() -> bool:
 
 
 def build_demo(
-    *, agents: int = 24, seed: int = 1, progress: Callable[[str], None] | None = None
+    *,
+    agents: int = 120,
+    days: int = 90,
+    seed: int = 1,
+    progress: Callable[[str], None] | None = None,
 ) -> DemoReport:
-    """Build the demo organization into an empty database and write the logins file."""
-    if agents < 3:
-        raise ValueError("The demo needs at least 3 agents (one per team)")
+    """Simulate, import, and give everyone a login. The database must be empty."""
+    from coachloop.simulator.services import simulate
+
     report = DemoReport()
+    say = progress or (lambda text: None)
+
+    def stage(name: str, started: float) -> None:
+        report.stages.append((name, time.perf_counter() - started))
+        say(f"  {name:<16} {report.stages[-1][1]:6.1f} s")
+
     started = time.perf_counter()
-    rng = random.Random(seed)
-    today = timezone.localdate()
-    # One password per role, hashed once: hashing each of hundreds of logins would take a minute.
+    folder = Path(settings.COACHLOOP_HOME) / "demo-data"
+    simulate(
+        out=folder,
+        agents=agents,
+        days=days,
+        start=None,
+        seed=seed,
+        coaching_effect=0.5,
+        program_problem=True,
+    )
+    stage("simulate", started)
+
+    started = time.perf_counter()
+    _create_programs()
+    stage("programs", started)
+    for kind, name in IMPORTS:
+        started = time.perf_counter()
+        report.counts[kind] = _import(kind, folder / name)
+        stage(f"import {kind}", started)
+
+    started = time.perf_counter()
     passwords = {role: secrets.token_urlsafe(9) for role in Role.values}
-    hashes = {role: make_password(password) for role, password in passwords.items()}
-    report.stages.append(("hash passwords", time.perf_counter() - started))
+    report.logins = _create_logins(passwords)
+    report.logins_path = write_logins(report.logins)
+    stage("logins", started)
+    return report
 
-    stage = time.perf_counter()
-    with transaction.atomic():
-        people = _build_organization(rng=rng, today=today, agents=agents, hashes=hashes)
-    report.stages.append(("organization", time.perf_counter() - stage))
 
+def _create_programs() -> None:
+    """The simulator's programs with their names, channels and time zones (a roster import
+    would create them too, but in UTC and named by their codes)."""
+    from coachloop.simulator.catalog import PROGRAMS
+
+    org.organization_rename(name="Northwind Contact Services", by=None)
+    for program in PROGRAMS:
+        org.program_create(
+            code=program.key,
+            name=program.name,
+            client=program.name,
+            channels=[channel for channel, _ in program.channel_mix],
+            timezone=program.timezone,
+            by=None,
+        )
+
+
+def _import(kind: str, path: Path) -> int:
+    from coachloop.ingest.models import BatchStatus, ImportBatch
+    from coachloop.ingest.services import import_create
+
+    batch = import_create(kind=kind, path=path, file_name=path.name, by=None)
+    job = job_run_inline(kind="import", params={"batch_id": batch.pk})
+    batch.refresh_from_db()
+    if batch.status != BatchStatus.SUCCEEDED:
+        problems = "; ".join(str(p) for p in batch.problems.all()[:5])
+        raise DemoError(
+            f"Importing the simulated {path.name} failed ({batch.status}): "
+            f"{batch.error or job.error or problems}"
+        )
+    ImportBatch.objects.filter(pk=batch.pk).update(job=job)
+    return batch.rows_inserted + batch.rows_updated
+
+
+def _create_logins(passwords: dict[str, str]) -> list[DemoLogin]:
+    """A login for every person (username = their id in lower case) and an org admin; one
+    password per role, hashed once: hashing each of hundreds would take a minute."""
     from coachloop.org.selectors import user_roles_and_scope
 
-    for role, username in people["logins"]:
-        user = Person.objects.get(user__username=username).user
-        assert user is not None
-        shape = user_roles_and_scope(user=user)
-        report.logins.append(
+    hashes = {role: make_password(password) for role, password in passwords.items()}
+    admin = org.person_create(
+        external_id=ADMIN_EXTERNAL_ID, name="Ada Admin", by=None, email="admin@coachloop.example"
+    )
+    org.role_grant(person=admin, role=Role.ADMIN, by=None)
+    precedence = [Role.ADMIN, Role.MANAGER, Role.QA, Role.LEAD, Role.AGENT]
+    roles_of: dict[int, set[str]] = {}
+    for person_id, role in RoleAssignment.objects.values_list("person_id", "role"):
+        roles_of.setdefault(person_id, set()).add(role)
+    User = get_user_model()
+    people = list(Person.objects.filter(user__isnull=True).order_by("external_id"))
+    with transaction.atomic():
+        users = []
+        for person in people:
+            held = roles_of.get(person.pk, {Role.AGENT.value})
+            role = next(r for r in precedence if r in held)
+            username = (
+                "admin" if person.external_id == ADMIN_EXTERNAL_ID else person.external_id.lower()
+            )
+            users.append(User(username=username, email=person.email, password=hashes[role]))
+        User.objects.bulk_create(users)
+        by_name = {
+            user.username: user
+            for user in User.objects.filter(username__in=[user.username for user in users])
+        }
+        for person, user in zip(people, users, strict=True):
+            person.user = by_name[user.username]
+        Person.objects.bulk_update(people, ["user"])
+    logins = []
+    # The logins file lists every lead, QA analyst, manager and admin, and the first agents.
+    shown_agents = 0
+    for person in Person.objects.select_related("user").order_by("external_id"):
+        assert person.user is not None
+        shape = user_roles_and_scope(user=person.user)
+        if not shape["roles"]:
+            continue
+        if shape["roles"] == [Role.AGENT.value]:
+            if person.termination_date is not None or shown_agents >= 10:
+                continue
+            shown_agents += 1
+        main_role = next(r for r in precedence if r in shape["roles"])
+        logins.append(
             DemoLogin(
-                username=username,
-                password=passwords[role],
+                username=person.user.get_username(),
+                password=passwords[main_role],
                 roles=shape["roles"],
                 scope=dict(shape["scope"]),
             )
         )
-    report.logins_path = write_logins(report.logins)
-    if progress:
-        progress(f"demo built in {time.perf_counter() - started:.1f} s")
-    return report
-
-
-def _build_organization(
-    *, rng: random.Random, today: dt.date, agents: int, hashes: dict[str, str]
-) -> dict[str, Any]:
-    by = None  # the installation itself
-    org.organization_rename(name="Northwind Contact Services", by=by)
-    care = org.program_create(
-        code="care",
-        name="Energy Care",
-        client="Northwind Energy",
-        channels=["voice", "email"],
-        timezone="Europe/London",
-        by=by,
-    )
-    chat = org.program_create(
-        code="chat",
-        name="Telecom Chat",
-        client="Contoso Telecom",
-        channels=["chat"],
-        timezone="America/New_York",
-        by=by,
-    )
-    leeds = org.site_create(code="leeds", name="Leeds", by=by)
-    manila = org.site_create(code="manila", name="Manila", by=by)
-    teams = [
-        org.team_create(program=care, site=leeds, code="care-a", name="Care A", by=by),
-        org.team_create(
-            program=care, site=manila, code="care-b", name="Care B", by=by, coaching_cadence_days=7
-        ),
-        org.team_create(program=chat, site=manila, code="chat-a", name="Chat A", by=by),
-    ]
-    logins: list[tuple[str, str]] = []
-    used_names: set[str] = set()
-
-    def new_person(external_id: str, role_hint: str, **extra: Any) -> Person:
-        name = _unique_name(rng, used_names)
-        hire = today - dt.timedelta(days=rng.randint(30, 1500))
-        return org.person_create(
-            external_id=external_id,
-            name=name,
-            by=by,
-            hire_date=hire,
-            email=f"{external_id.lower()}@example.com",
-            **extra,
-        )
-
-    for index in range(1, agents + 1):
-        team = teams[(index - 1) % len(teams)]
-        agent = new_person(
-            f"A{index:04d}",
-            "agent",
-            other_ids={"acd": f"{5000 + index}", "wfm": f"W-{index:04d}"},
-            program=team.program,
-        )
-        since = max(agent.hire_date or today, today - dt.timedelta(days=365))
-        org.membership_move(person=agent, team=team, on=since, by=by)
-        org.person_user_create(
-            person=agent,
-            username=agent.external_id.lower(),
-            by=by,
-            password_hash=hashes[Role.AGENT],
-        )
-        if index == 1:
-            logins.append((Role.AGENT.value, agent.external_id.lower()))
-    # History worth seeing: one agent moved from Care B to Care A a month ago, one left.
-    mover = Person.objects.get(external_id="A0002")
-    org.membership_move(person=mover, team=teams[0], on=today - dt.timedelta(days=30), by=by)
-    leaver = Person.objects.get(external_id=f"A{agents:04d}")
-    org.person_terminate(
-        person=leaver,
-        on=today - dt.timedelta(days=10),
-        reason="resigned",
-        by=by,
-        program=teams[(agents - 1) % len(teams)].program,
-    )
-
-    for number, team in enumerate(teams, start=1):
-        lead = new_person(f"L{number:03d}", "lead", program=team.program)
-        org.role_grant(person=lead, role=Role.LEAD, team=team, by=by)
-        username = f"lead-{team.code}"
-        org.person_user_create(
-            person=lead, username=username, by=by, password_hash=hashes[Role.LEAD]
-        )
-        logins.append((Role.LEAD.value, username))
-
-    qa = new_person("Q001", "qa", program=care)
-    for program in (care, chat):
-        org.role_grant(person=qa, role=Role.QA, program=program, by=by)
-    org.person_user_create(person=qa, username="qa", by=by, password_hash=hashes[Role.QA])
-    logins.append((Role.QA.value, "qa"))
-
-    manager = new_person("M001", "manager", program=care)
-    org.role_grant(person=manager, role=Role.MANAGER, program=care, by=by)
-    org.person_user_create(
-        person=manager, username="manager", by=by, password_hash=hashes[Role.MANAGER]
-    )
-    logins.append((Role.MANAGER.value, "manager"))
-
-    chat_manager = new_person("M002", "manager", program=chat)
-    org.role_grant(person=chat_manager, role=Role.MANAGER, program=chat, by=by)
-    org.person_user_create(
-        person=chat_manager, username="manager-chat", by=by, password_hash=hashes[Role.MANAGER]
-    )
-    logins.append((Role.MANAGER.value, "manager-chat"))
-
-    admin = new_person("X001", "admin")
-    org.role_grant(person=admin, role=Role.ADMIN, by=by)
-    org.person_user_create(person=admin, username="admin", by=by, password_hash=hashes[Role.ADMIN])
-    logins.append((Role.ADMIN.value, "admin"))
-    return {"logins": logins}
-
-
-def _unique_name(rng: random.Random, used: set[str]) -> str:
-    for _ in range(1000):
-        name = f"{rng.choice(FIRST_NAMES)} {rng.choice(LAST_NAMES)}"
-        if name not in used:
-            used.add(name)
-            return name
-    name = f"{rng.choice(FIRST_NAMES)} {rng.choice(LAST_NAMES)} {len(used)}"
-    used.add(name)
-    return name
+    order = {role.value: index for index, role in enumerate(reversed(precedence))}
+    logins.sort(key=lambda login: (order[login.roles[0]], login.username))
+    return logins
 
 
 def logins_path() -> Path:

@@ -24,18 +24,24 @@ def neutralise(value: str | None) -> str:
 
 
 class ErrorFile:
+    """Written on the first rejected row: an import without errors leaves no file."""
+
     def __init__(self, path: Path, header: list[str]) -> None:
         self.path = path
         self.header = header
         self.lines = 0
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with path.open("w", encoding="utf-8", newline="") as handle:
-            csv.writer(handle).writerow([neutralise(h) for h in header + EXTRA])
+
+    def _start(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self.path.open("w", encoding="utf-8", newline="") as handle:
+            csv.writer(handle).writerow([neutralise(h) for h in self.header + EXTRA])
 
     def append(self, raw: pl.DataFrame | None, errors: pl.DataFrame) -> None:
         """One line per problem, with the row's original values when we have them."""
         if errors.height == 0:
             return
+        if self.lines == 0:
+            self._start()
         originals: dict[int, list[str | None]] = {}
         if raw is not None and raw.height:
             wanted = raw.filter(pl.col(ROW).is_in(errors[ROW].unique().implode()))

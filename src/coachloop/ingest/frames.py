@@ -60,6 +60,22 @@ def problem_rows(
     )
 
 
+UNREADABLE_COLUMN = "(row)"
+
+
+def unreadable_problems(chunk: Chunk) -> pl.DataFrame:
+    """Records that could not be read at all (a broken delimiter, bad JSON), as problems."""
+    return pl.DataFrame(
+        {
+            ROW: [row for row, _, _ in chunk.unreadable],
+            "column": [UNREADABLE_COLUMN] * len(chunk.unreadable),
+            "value": [text for _, text, _ in chunk.unreadable],
+            "expected": [why for _, _, why in chunk.unreadable],
+        },
+        schema=PROBLEM_SCHEMA,
+    )
+
+
 def chunk_frame(chunk: Chunk) -> pl.DataFrame:
     data = {name: pl.Series(name, values, dtype=pl.Utf8) for name, values in chunk.columns.items()}
     frame = pl.DataFrame(data) if data else pl.DataFrame()
@@ -102,6 +118,9 @@ def _source_expression(spec: FieldSpec) -> pl.Expr:
     else:
         expression = pl.col(spec.column or spec.field)
     if spec.map:
+        if "" in spec.map:
+            # Empty cells are read as null: `"" = ...` in a map gives them a value.
+            expression = expression.fill_null("")
         expression = expression.replace(spec.map)
     return expression
 
@@ -373,7 +392,8 @@ def check_field(
             )
             return pl.when(out_of_range).then(None).otherwise(parsed)
         case FieldType.NPS:
-            parsed = raw.cast(pl.Int64, strict=False)
+            number = raw.cast(pl.Float64, strict=False)  # "7.0" is a 7
+            parsed = pl.when(number == number.round(0)).then(number).cast(pl.Int64)
             bad = present & (parsed.is_null() | (parsed < 0) | (parsed > 10))
             problems.add(
                 problem_rows(frame, bad, column=label, value=raw, expected=definition.expected)

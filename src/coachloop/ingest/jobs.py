@@ -18,4 +18,9 @@ def run_import(job: Job, progress: Progress) -> None:
     from coachloop.ingest.services import import_run
 
     batch = ImportBatch.objects.get(pk=job.params["batch_id"])
-    import_run(batch=batch, progress=progress)
+    try:
+        import_run(batch=batch, progress=progress)
+    except Exception as exc:
+        # The job shows the traceback; the batch must not stay "running" for ever.
+        _abandoned(job, f"{exc.__class__.__name__}: {exc}")
+        raise

@@ -4,6 +4,7 @@ drops a column."""
 
 from __future__ import annotations
 
+import codecs
 import re
 import tomllib
 import zoneinfo
@@ -102,8 +103,14 @@ def parse_mapping(text: str, *, kind: str) -> Mapping:
         except (zoneinfo.ZoneInfoNotFoundError, ValueError):
             raise _problem("source.timezone", timezone, "an IANA time zone") from None
     name = str(source.get("name", "canonical"))
-    if not re.fullmatch(r"[-a-zA-Z0-9_]+", name):
-        raise _problem("source.name", name, "letters, digits, '-' or '_'")
+    if not is_source_name(name):
+        raise _problem("source.name", name, SOURCE_NAME_EXPECTED)
+    encoding = source.get("encoding")
+    if encoding is not None and not is_encoding(str(encoding)):
+        raise _problem("source.encoding", encoding, ENCODING_EXPECTED)
+    delimiter = _delimiter(source.get("delimiter"))
+    if delimiter is not None and len(delimiter) != 1:
+        raise _problem("source.delimiter", source.get("delimiter"), "one character, or \\t")
     valid = _valid_fields(kind)
     constants = {}
     for key, value in data.get("constants", {}).items():
@@ -118,13 +125,29 @@ def parse_mapping(text: str, *, kind: str) -> Mapping:
     return Mapping(
         kind=mapped_kind,
         source=name,
-        delimiter=_delimiter(source.get("delimiter")),
-        encoding=source.get("encoding"),
+        delimiter=delimiter,
+        encoding=str(encoding) if encoding is not None else None,
         timezone=timezone,
         sheet=source.get("sheet"),
         constants=constants,
         columns=columns,
     )
+
+
+SOURCE_NAME_EXPECTED = "at most 50 letters, digits, '-' or '_'"
+ENCODING_EXPECTED = "an encoding such as utf-8, utf-8-sig, cp1252, latin-1 or utf-16"
+
+
+def is_source_name(name: str) -> bool:
+    return bool(re.fullmatch(r"[-a-zA-Z0-9_]{1,50}", name))
+
+
+def is_encoding(name: str) -> bool:
+    try:
+        codecs.lookup(name)
+    except LookupError:
+        return False
+    return True
 
 
 def _valid_fields(kind: str) -> list[str]:

@@ -6,15 +6,17 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
 import polars as pl
 from django.conf import settings
+from django.db import connection
 
-from coachloop.ingest.frames import ROW, Problems, problem_rows
+from coachloop.ingest.frames import CODE_PATTERN, ROW, Problems, problem_rows
 from coachloop.org import services as org
-from coachloop.org.models import ExternalId, Membership, Program, Role
+from coachloop.org.models import ExternalId, Membership, Person, Program, Role
 
 
 @dataclass
@@ -31,7 +33,12 @@ class ImportContext:
     now: dt.datetime
     program_timezones: dict[str, str] = field(default_factory=dict)
     programs: dict[str, Program] = field(default_factory=dict)
+    # Programs to create when the batch publishes (code -> time zone), and what was created.
+    pending_programs: dict[str, str] = field(default_factory=dict)
+    created_programs: list[str] = field(default_factory=list)
     created_agents: list[str] = field(default_factory=list)
+    # People whose teams a roster changed: their facts are re-attributed to the right team.
+    moved_people: set[int] = field(default_factory=set)
     touched_program_ids: set[int] = field(default_factory=set)
 
 
@@ -47,11 +54,13 @@ def resolve_programs(
     label: str,
     mapped_constant: str | None,
 ) -> pl.DataFrame:
-    """Add ``program_id``, ``_zone`` (for naive times) and ``_program_zone`` for each row.
+    """Add ``program_id``, ``_zone`` (for naive times), ``_program_zone`` and ``_program_code``
+    (a program to create when the batch publishes) for each row.
 
     An unknown program is an error, unless ``--create-missing-agents`` and the mapping names it
-    as a constant, in which case it is created. A program outside the importer's scope is an
-    error naming it."""
+    as a constant: then an org admin's import creates it when it publishes (so a rejected or
+    dry run creates nothing), with the mapping's time zone, else UTC. A program outside the
+    importer's scope is an error naming it."""
     codes = [
         code
         for code in frame["program"].drop_nulls().unique().to_list()
@@ -62,15 +71,19 @@ def resolve_programs(
             context.create_missing_agents
             and code == mapped_constant
             and context.may_create_programs
-            and not context.dry_run
+            and re.fullmatch(CODE_PATTERN, code)
         ):
-            context.programs[code] = org.program_create(
-                code=code, name=code, timezone=context.timezone or "UTC", by=context.actor
-            )
+            context.pending_programs[code] = context.timezone or "UTC"
     known = {code: program.pk for code, program in context.programs.items()}
     program_zones = {code: program.timezone for code, program in context.programs.items()}
+    program_zones.update(context.pending_programs)
     naive_zones = {code: context.timezone or zone for code, zone in program_zones.items()}
+    pending = list(context.pending_programs)
     frame = frame.with_columns(
+        pl.when(pl.col("program").is_in(pending))
+        .then(pl.col("program"))
+        .otherwise(pl.lit(None, dtype=pl.Utf8))
+        .alias("_program_code"),
         pl.col("program")
         .replace_strict(known, default=None, return_dtype=pl.Int64)
         .alias("program_id"),
@@ -87,7 +100,11 @@ def resolve_programs(
     problems.add(
         problem_rows(
             frame,
-            present & pl.col("program_id").is_null(),
+            # A value that is not even a code was reported as such already.
+            present
+            & pl.col("program_id").is_null()
+            & pl.col("_program_code").is_null()
+            & pl.col("program").str.contains(CODE_PATTERN),
             column=label,
             value=pl.col("program"),
             expected="an existing program code (" + ", ".join(sorted(known)) + ")"
@@ -158,6 +175,8 @@ def report_unknown_people(
     frame: pl.DataFrame, column: str, label: str, problems: Problems, *, needed: pl.Expr
 ) -> None:
     named = pl.col(column).is_not_null() & needed
+    if "_new_agent" in frame.columns:
+        named = named & pl.col("_new_agent").is_null()
     problems.add(
         problem_rows(
             frame,
@@ -180,36 +199,76 @@ def report_unknown_people(
     )
 
 
-def create_missing_agents(frame: pl.DataFrame, column: str, context: ImportContext) -> bool:
-    """Create the unknown agents a file names, each an agent of the row's program with no team.
-    Returns whether any were created (the caller then resolves again)."""
+def mark_missing_agents(frame: pl.DataFrame, column: str, context: ImportContext) -> pl.DataFrame:
+    """Add ``_new_agent``: with ``--create-missing-agents``, the id of an agent nobody has yet,
+    to create when the batch publishes (``create_pending``); null otherwise."""
     unknown = (
-        frame.filter(
-            pl.col(column).is_not_null()
-            & pl.col(f"{column}_id").is_null()
-            & ~pl.col(f"{column}_ambiguous")
-            & pl.col("program_id").is_not_null()
-        )
-        .group_by(column)
-        .agg(pl.col("program_id").first())
-        .sort(column)
+        pl.lit(context.create_missing_agents)
+        & pl.col(column).is_not_null()
+        & pl.col(f"{column}_id").is_null()
+        & ~pl.col(f"{column}_ambiguous")
+        & (pl.col("program_id").is_not_null() | pl.col("_program_code").is_not_null())
     )
-    if unknown.height == 0 or context.dry_run:
-        return False
+    return frame.with_columns(
+        pl.when(unknown)
+        .then(pl.col(column))
+        .otherwise(pl.lit(None, dtype=pl.Utf8))
+        .alias("_new_agent")
+    )
+
+
+def create_pending(stage: str, context: ImportContext) -> None:
+    """Inside the publishing transaction: create the programs and agents the staged rows wait
+    for, and fill in their ids. Each new agent is an agent, with no team, of every program its
+    rows name. A rejected batch or a dry run therefore creates nothing."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f'SELECT DISTINCT "_program_code" FROM "{stage}" WHERE "_program_code" IS NOT NULL'
+        )
+        codes = sorted(code for (code,) in cursor.fetchall())
+    for code in codes:
+        program = org.program_create(
+            code=code, name=code, timezone=context.pending_programs[code], by=context.actor
+        )
+        context.programs[code] = program
+        context.created_programs.append(code)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f'UPDATE "{stage}" SET program_id = %s WHERE "_program_code" = %s',
+                [program.pk, code],
+            )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f'SELECT "_new_agent", program_id, MIN("_row") FROM "{stage}" '
+            'WHERE "_new_agent" IS NOT NULL GROUP BY "_new_agent", program_id ORDER BY 3'
+        )
+        wanted = cursor.fetchall()
+    if not wanted:
+        return
     programs = {program.pk: program for program in context.programs.values()}
-    for external_id, program_id in unknown.iter_rows():
-        person = org.person_create(
-            external_id=external_id,
-            name=external_id,
-            source=context.source,
-            by=context.actor,
-            program=programs[program_id],
+    people: dict[str, Person] = {}
+    for external_id, program_id, _ in wanted:
+        program = programs[int(program_id)]
+        person = people.get(external_id)
+        if person is None:
+            person = org.person_create(
+                external_id=external_id,
+                name=external_id,
+                source=context.source,
+                by=context.actor,
+                program=program,
+            )
+            people[external_id] = person
+            context.created_agents.append(external_id)
+        org.role_grant(person=person, role=Role.AGENT, program=program, by=context.actor)
+    ids = ExternalId._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f'UPDATE "{stage}" SET agent_id = (SELECT e.person_id FROM "{ids}" e '
+            f'WHERE e.source = %s AND e.external_id = "{stage}"."_new_agent") '
+            'WHERE "_new_agent" IS NOT NULL',
+            [context.source],
         )
-        org.role_grant(
-            person=person, role=Role.AGENT, program=programs[program_id], by=context.actor
-        )
-        context.created_agents.append(external_id)
-    return True
 
 
 def membership_frame(person_ids: list[int]) -> pl.DataFrame:

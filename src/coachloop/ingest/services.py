@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import shutil
 import time
+import zoneinfo
 from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
@@ -25,11 +26,21 @@ from coachloop.core.models import Job
 from coachloop.core.services import event_record
 from coachloop.ingest import staging
 from coachloop.ingest.errorfile import ErrorFile
-from coachloop.ingest.frames import ROW, Problems, chunk_frame
+from coachloop.ingest.frames import (
+    PROBLEM_SCHEMA,
+    ROW,
+    Problems,
+    chunk_frame,
+    unreadable_problems,
+)
 from coachloop.ingest.loaders import agent_days, interactions, roster
 from coachloop.ingest.mapping import (
+    ENCODING_EXPECTED,
+    SOURCE_NAME_EXPECTED,
     Mapping,
     identity_mapping,
+    is_encoding,
+    is_source_name,
     missing_required_columns,
     parse_mapping,
 )
@@ -42,7 +53,12 @@ from coachloop.ingest.models import (
     SavedMapping,
 )
 from coachloop.ingest.readers import TableFile, detect_format, open_table
-from coachloop.ingest.references import ImportContext, external_id_frame, load_programs
+from coachloop.ingest.references import (
+    ImportContext,
+    create_pending,
+    external_id_frame,
+    load_programs,
+)
 from coachloop.interactions.models import RecomputeMark
 from coachloop.org.models import Program
 from coachloop.org.scope import scope_for
@@ -51,8 +67,6 @@ if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 
 STAGED_LOADERS: dict[str, ModuleType] = {"interactions": interactions, "agent-days": agent_days}
-# Contacts within this window before a touched day may change outcome (derived FCR).
-MARK_DAYS_BEFORE = 7
 DEFAULT_PLAUSIBLE_S = 4 * 3600.0
 
 
@@ -110,6 +124,23 @@ def import_create(
             [ErrorDetail(column="on_error", value=on_error, expected="reject or skip")],
         )
     mapping = parse_mapping(mapping_text, kind=kind) if mapping_text.strip() else Mapping()
+    if source is not None and not is_source_name(source):
+        raise InvalidInput(
+            f"source {source!r} is not valid, expected {SOURCE_NAME_EXPECTED}",
+            [ErrorDetail(column="source", value=source, expected=SOURCE_NAME_EXPECTED)],
+        )
+    if encoding is not None and not is_encoding(encoding):
+        raise InvalidInput(
+            f"encoding {encoding!r} is not valid, expected {ENCODING_EXPECTED}",
+            [ErrorDetail(column="encoding", value=encoding, expected=ENCODING_EXPECTED)],
+        )
+    if delimiter is not None:
+        delimiter = "\t" if delimiter in ("\\t", "tab") else delimiter
+        if len(delimiter) != 1:
+            raise InvalidInput(
+                f"delimiter {delimiter!r} is not valid, expected one character",
+                [ErrorDetail(column="delimiter", value=delimiter, expected="one character")],
+            )
     fmt = detect_format(Path(file_name), file_format, delimiter or mapping.delimiter)
     if fmt not in ("csv", "xlsx", "jsonl"):
         raise InvalidInput(f"A {kind} import reads csv, xlsx or jsonl, not {fmt}")
@@ -237,15 +268,18 @@ def import_run(*, batch: ImportBatch, progress: Progress | None = None) -> Impor
     context = _context(batch, mapping)
     errors = ErrorFile(_error_path(batch), table.header)
     if batch.kind == "roster":
-        return roster.run(
-            batch=batch,
-            table=table,
-            mapping=mapping,
-            context=context,
-            errors=errors,
-            report=report,
-            started=started,
-        )
+        try:
+            return roster.run(
+                batch=batch,
+                table=table,
+                mapping=mapping,
+                context=context,
+                errors=errors,
+                report=report,
+                started=started,
+            )
+        except InvalidInput as exc:  # the file stopped being readable part-way
+            return _fail(batch, exc.message, started, status=BatchStatus.REJECTED)
     return _run_staged(batch, table, mapping, context, errors, report, started)
 
 
@@ -266,18 +300,28 @@ def _run_staged(
     total = _count_rows(table)
     counts = {"read": 0, "bad": 0, "warnings": 0}
     kept: list[ImportProblem] = []
+    duplicate_column = loader.duplicate_column(mapping)
     try:
-        for chunk in table.chunks():
+        for chunk in _chunks(table, batch):
             problems = Problems()
             raw = chunk_frame(chunk)
-            for row, why in chunk.unreadable:
-                problems.add(
-                    pl.DataFrame({ROW: [row], "column": [""], "value": [""], "expected": [why]})
-                )
-            prepared = loader.prepare(raw, mapping, context, problems, people, plausible)
+            problems.add(unreadable_problems(chunk))
+            prepared = loader.prepare(
+                raw,
+                _chunk_mapping(batch.kind, table, chunk, mapping),
+                context,
+                problems,
+                people,
+                plausible,
+            )
+            bad = problems.error_frame()[ROW].unique()
+            good = prepared.filter(~pl.col(ROW).is_in(bad.implode()))
+            # A key repeated inside the chunk: the later rows are errors (with their values
+            # in the error file); repeats across chunks are found in staging below.
+            problems.add(_duplicates(good, target.key, duplicate_column, loader.DUPLICATE_EXPECTED))
             error_frame = problems.error_frame()
             bad = error_frame[ROW].unique()
-            good = prepared.filter(~pl.col(ROW).is_in(bad.implode()))
+            good = good.filter(~pl.col(ROW).is_in(bad.implode()))
             if batch.on_error == OnError.SKIP or counts["bad"] + bad.len() == 0:
                 staging.stage_write(batch.pk, target, good)
             counts["read"] += len(chunk) + len(chunk.unreadable)
@@ -290,21 +334,21 @@ def _run_staged(
             report(0.8 * min(done, 1.0), f"{counts['read']:,} rows read, {counts['bad']:,} bad")
         duplicates = staging.stage_duplicates(batch.pk, target)
         if duplicates:
-            label = "external_id" if batch.kind == "interactions" else "agent, date"
             frame = pl.DataFrame(
                 {
-                    ROW: [row for row, _ in duplicates],
-                    "column": [label] * len(duplicates),
-                    "value": [key for _, key in duplicates],
-                    "expected": ["an id used once in the file (an earlier row has it)"]
-                    * len(duplicates),
+                    ROW: [row for row, _, _ in duplicates],
+                    "column": [duplicate_column] * len(duplicates),
+                    "value": [key for _, key, _ in duplicates],
+                    "expected": [
+                        loader.DUPLICATE_EXPECTED.format(first=first) for _, _, first in duplicates
+                    ],
                 },
-                schema={ROW: pl.Int64, "column": pl.Utf8, "value": pl.Utf8, "expected": pl.Utf8},
+                schema=PROBLEM_SCHEMA,
             )
             errors.append(None, frame)
             _keep(kept, batch, frame, None)
-            staging.stage_delete_rows(batch.pk, [row for row, _ in duplicates])
-            counts["bad"] += len({row for row, _ in duplicates})
+            staging.stage_delete_rows(batch.pk, [row for row, _, _ in duplicates])
+            counts["bad"] += len({row for row, _, _ in duplicates})
         ImportProblem.objects.bulk_create(kept)
         batch.rows_read, batch.rows_rejected = counts["read"], counts["bad"]
         batch.warnings = counts["warnings"]
@@ -320,53 +364,131 @@ def _run_staged(
         batch.rows_inserted, batch.rows_updated = result.inserted, result.updated
         batch.rows_unchanged = result.unchanged
         return _finish(batch, BatchStatus.SUCCEEDED, started)
+    except FileUnreadable as exc:
+        return _fail(batch, str(exc), started, status=BatchStatus.REJECTED)
     finally:
         staging.stage_drop(batch.pk)
+
+
+def _chunks(table: TableFile, batch: ImportBatch) -> Any:
+    """The file's chunks; a file that stops being readable part-way (bytes that are not in its
+    encoding) fails as a whole, reported on the batch."""
+    try:
+        yield from table.chunks()
+    except InvalidInput as exc:
+        raise FileUnreadable(exc.message) from None
+
+
+class FileUnreadable(Exception):
+    pass
+
+
+def _chunk_mapping(kind: str, table: TableFile, chunk: Any, mapping: Mapping) -> Mapping:
+    """JSON Lines may bring a key first seen after the sample the header came from: a key
+    with a canonical name is read wherever it first appears."""
+    if table.format != "jsonl" or chunk.header == table.header:
+        return mapping
+    return identity_mapping(kind, chunk.header, mapping)
+
+
+def _duplicates(
+    frame: pl.DataFrame, key: tuple[str, ...], column: str, expected: str
+) -> pl.DataFrame:
+    return (
+        frame.with_columns(pl.col(ROW).min().over(list(key)).alias("_first"))
+        .filter(pl.col(ROW) != pl.col("_first"))
+        .select(
+            pl.col(ROW),
+            pl.lit(column).alias("column"),
+            pl.col("_key").alias("value"),
+            pl.format(expected.replace("{first}", "{}"), pl.col("_first")).alias("expected"),
+        )
+    )
 
 
 def _publish(
     batch: ImportBatch, loader: ModuleType, target: staging.Target, context: ImportContext
 ) -> staging.Published:
+    """Inside the publishing transaction: create what the rows wait for, write the rows that
+    changed, settle derived FCR around them, and mark the days whose KPIs they change."""
     stage = staging.stage_name(batch.pk)
-    program_days = _staged_program_days(stage, batch.kind)
-    windows = interactions.touched_windows(stage) if batch.kind == "interactions" else []
+    is_interactions = batch.kind == "interactions"
+    if is_interactions:
+        create_pending(stage, context)
+    windows = interactions.touched_windows(stage) if is_interactions else []
     previous_latest = {
         program_id: interactions.latest_contact(program_id) for program_id, _, _ in windows
     }
-    result = staging.publish(batch.pk, target)
-    for program_id, earliest, latest in windows:
-        since = earliest - interactions.FCR_WINDOW
+    for program_id, _, staged_latest in windows:
         before = previous_latest[program_id]
-        if before is not None:
-            # Contacts that were provisional against the old latest contact settle now.
-            since = min(since, before - interactions.FCR_WINDOW)
-        interactions.derive_fcr(program_id, since, latest)
-    _mark_days(program_days, reason=f"import #{batch.pk}")
-    batch.programs.set(sorted({program_id for program_id, _ in program_days}))
+        latest = max(staged_latest, before) if before is not None else staged_latest
+        interactions.precompute_fcr(stage, program_id, latest)
+    changes = staging.stage_changes(
+        batch.pk,
+        target,
+        day="local_date" if is_interactions else "date",
+        time="started_at" if is_interactions else None,
+    )
+    result = staging.publish(batch.pk, target)
+    marks = {(program_id, day) for program_id, day, _, _ in changes}
+    if is_interactions:
+        zones = {program.pk: program.timezone for program in context.programs.values()}
+        marks = _with_fcr_window(marks, zones)
+        for program_id in sorted({program_id for program_id, _, _, _ in changes}):
+            times = [t for p, _, lo, hi in changes if p == program_id for t in (lo, hi) if t]
+            since, until = min(times) - interactions.FCR_WINDOW, max(times)
+            before, after = previous_latest[program_id], interactions.latest_contact(program_id)
+            if before is not None and after is not None and before != after:
+                # The program's latest contact moved: contacts that were provisional against
+                # the old one settle (or the reverse), and their days change provisional_n.
+                low, high = min(before, after), max(before, after)
+                since = min(since, low - interactions.FCR_WINDOW)
+                marks |= _local_days(
+                    program_id,
+                    low - interactions.FCR_WINDOW,
+                    high - interactions.FCR_WINDOW,
+                    zones[program_id],
+                )
+            interactions.derive_fcr(program_id, since, until)
+    mark_days(marks, reason=f"import #{batch.pk}")
+    batch.programs.set(_staged_programs(stage))
     return result
 
 
-def _staged_program_days(stage: str, kind: str) -> list[tuple[int, dt.date]]:
+def _staged_programs(stage: str) -> list[int]:
     from django.db import connection
 
-    day = "local_date" if kind == "interactions" else "date"
     with connection.cursor() as cursor:
-        cursor.execute(f'SELECT DISTINCT program_id, {day} FROM "{stage}"')
-        rows = cursor.fetchall()
-    return [
-        (int(p), d if isinstance(d, dt.date) else dt.date.fromisoformat(str(d)))
-        for p, d in rows
-        if p is not None and d is not None
-    ]
+        cursor.execute(f'SELECT DISTINCT program_id FROM "{stage}" WHERE program_id IS NOT NULL')
+        return sorted(int(program_id) for (program_id,) in cursor.fetchall())
 
 
-def _mark_days(program_days: list[tuple[int, dt.date]], *, reason: str) -> None:
-    """Mark each touched day and the FCR window before it for recomputation."""
-    marks = {
-        (program_id, day - dt.timedelta(days=back))
-        for program_id, day in program_days
-        for back in range(MARK_DAYS_BEFORE + 1)
-    }
+def _local_days(
+    program_id: int, since: dt.datetime, until: dt.datetime, zone: str
+) -> set[tuple[int, dt.date]]:
+    tz = zoneinfo.ZoneInfo(zone)
+    first, last = since.astimezone(tz).date(), until.astimezone(tz).date()
+    return {(program_id, first + dt.timedelta(days=n)) for n in range((last - first).days + 1)}
+
+
+def _with_fcr_window(
+    days: set[tuple[int, dt.date]], zones: dict[int, str]
+) -> set[tuple[int, dt.date]]:
+    """Each touched day and the days before it whose contacts a contact on it may repeat:
+    the 7 days before, or 8 when the clocks went forward in between (168 hours back from the
+    day's first local minute then lands late on the eighth day)."""
+    marked = set(days)
+    for program_id, day in days:
+        tz = zoneinfo.ZoneInfo(zones.get(program_id, "UTC"))
+        midnight = dt.datetime.combine(day, dt.time(0), tzinfo=tz).astimezone(dt.UTC)
+        marked |= _local_days(
+            program_id, midnight - interactions.FCR_WINDOW, midnight, zones.get(program_id, "UTC")
+        )
+    return marked
+
+
+def mark_days(marks: set[tuple[int, dt.date]], *, reason: str) -> None:
+    """Mark program days for KPI recomputation."""
     RecomputeMark.objects.bulk_create(
         [RecomputeMark(program_id=p, date=d, reason=reason) for p, d in sorted(marks)],
         update_conflicts=True,

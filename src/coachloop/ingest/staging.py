@@ -7,6 +7,7 @@ leaves only the staging table, which the sweep drops: readers never see half a b
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -29,10 +30,17 @@ class Target:
     key: tuple[str, ...]
     columns: tuple[Column, ...]  # data columns, key columns included
     text_columns_not_null: tuple[str, ...] = ()
+    # Columns of the staging table only, never published: ``_key`` (the natural key as the
+    # file wrote it, for messages) and what publishing must resolve first.
+    stage_only: tuple[Column, ...] = (Column("_key", "text"),)
 
     @property
     def names(self) -> list[str]:
         return [column.name for column in self.columns]
+
+    @property
+    def staged(self) -> tuple[Column, ...]:
+        return self.columns + self.stage_only
 
     @property
     def value_columns(self) -> list[str]:
@@ -69,7 +77,7 @@ def stage_name(batch_id: int) -> str:
 
 def stage_create(batch_id: int, target: Target) -> str:
     name = stage_name(batch_id)
-    columns = ", ".join(f'"{c.name}" {_sql_type(c.sql_type)}' for c in target.columns)
+    columns = ", ".join(f'"{c.name}" {_sql_type(c.sql_type)}' for c in target.staged)
     unlogged = "UNLOGGED " if is_postgres() else ""
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(f'DROP TABLE IF EXISTS "{name}"')
@@ -86,7 +94,7 @@ def _sqlite_ready(frame: pl.DataFrame, target: Target) -> pl.DataFrame:
     """Values as Django stores them in SQLite: dates as text, UTC datetimes as naive text
     (fractions only when non-zero), booleans as 0/1."""
     expressions = [pl.col("_row")]
-    for column in target.columns:
+    for column in target.staged:
         value = pl.col(column.name)
         if column.sql_type == "timestamp":
             naive = value.dt.convert_time_zone("UTC").dt.replace_time_zone(None)
@@ -108,7 +116,7 @@ def stage_write(batch_id: int, target: Target, frame: pl.DataFrame) -> None:
     if frame.height == 0:
         return
     name = stage_name(batch_id)
-    names = ["_row", *target.names]
+    names = ["_row", *[column.name for column in target.staged]]
     quoted = ", ".join(f'"{n}"' for n in names)
     frame = frame.select(names)
     with transaction.atomic(), connection.cursor() as cursor:
@@ -135,18 +143,18 @@ def stage_write(batch_id: int, target: Target, frame: pl.DataFrame) -> None:
             )
 
 
-def stage_duplicates(batch_id: int, target: Target) -> list[tuple[int, str]]:
-    """Rows repeating an earlier row's natural key in the same file: (row, key text)."""
+def stage_duplicates(batch_id: int, target: Target) -> list[tuple[int, str, int]]:
+    """Rows repeating an earlier row's natural key in the same file:
+    (row, the key as the file wrote it, the first row with that key)."""
     name = stage_name(batch_id)
     key = ", ".join(f'"{k}"' for k in target.key)
-    joined = " || '/' || ".join(f'CAST("{k}" AS text)' for k in target.key)
     with connection.cursor() as cursor:
         cursor.execute(
-            f'SELECT "_row", {joined} FROM (SELECT "_row", {key}, ROW_NUMBER() OVER '
-            f'(PARTITION BY {key} ORDER BY "_row") AS n FROM "{name}") d WHERE n > 1 '
-            'ORDER BY "_row"'
+            f'SELECT "_row", "_key", first FROM (SELECT "_row", "_key", ROW_NUMBER() OVER '
+            f'(PARTITION BY {key} ORDER BY "_row") AS n, MIN("_row") OVER (PARTITION BY {key}) '
+            f'AS first FROM "{name}") d WHERE n > 1 ORDER BY "_row"'
         )
-        return [(int(row), str(text)) for row, text in cursor.fetchall()]
+        return [(int(row), str(text), int(first)) for row, text, first in cursor.fetchall()]
 
 
 def stage_delete_rows(batch_id: int, rows: Sequence[int]) -> None:
@@ -182,6 +190,54 @@ def existing_count(batch_id: int, target: Target) -> int:
         return int(cursor.fetchone()[0])
 
 
+def _changed(target: Target, mine: str, theirs: str) -> str:
+    """SQL: the row ``mine`` of the target differs from ``theirs`` in some value column."""
+    values = target.value_columns
+    if is_postgres():
+        left = ", ".join(f'{mine}."{n}"' for n in values)
+        right = ", ".join(f'{theirs}."{n}"' for n in values)
+        return f"({left}) IS DISTINCT FROM ({right})"
+    return "NOT (" + " AND ".join(f'{mine}."{n}" IS {theirs}."{n}"' for n in values) + ")"
+
+
+def stage_changes(
+    batch_id: int, target: Target, *, day: str, time: str | None = None
+) -> list[tuple[int, dt.date, dt.datetime | None, dt.datetime | None]]:
+    """What publishing will really change, per program and ``day``: the rows it inserts or
+    updates (their new values) and, for updated rows, the values they replace. With ``time``,
+    the earliest and latest such time on that day. A re-imported file changes nothing, so it
+    touches no day."""
+    name = stage_name(batch_id)
+    join = " AND ".join(f't."{k}" = s."{k}"' for k in target.key)
+    changed = _changed(target, "t", "s")
+    times = f', s."{time}"' if time else ", NULL"
+    old_times = f', t."{time}"' if time else ", NULL"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f'SELECT p, d, MIN(w), MAX(w) FROM (SELECT s.program_id AS p, s."{day}" AS d'
+            f'{times} AS w FROM "{name}" s LEFT JOIN "{target.table}" t ON {join} '
+            f'WHERE t."{target.key[0]}" IS NULL OR {changed} '
+            f'UNION ALL SELECT t.program_id, t."{day}"{old_times} FROM "{name}" s '
+            f'JOIN "{target.table}" t ON {join} WHERE {changed}) c '
+            "WHERE p IS NOT NULL AND d IS NOT NULL GROUP BY p, d ORDER BY p, d"
+        )
+        return [
+            (int(p), _as_date(d), _as_time(lo), _as_time(hi)) for p, d, lo, hi in cursor.fetchall()
+        ]
+
+
+def _as_date(value: object) -> dt.date:
+    return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value)[:10])
+
+
+def _as_time(value: object) -> dt.datetime | None:
+    if value is None:
+        return None
+    if isinstance(value, dt.datetime):
+        return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+    return dt.datetime.fromisoformat(str(value)).replace(tzinfo=dt.UTC)
+
+
 def publish(batch_id: int, target: Target) -> Published:
     """Upsert the staged rows into the target in the current transaction; a row whose values
     are all unchanged is not written at all (so re-importing a file changes nothing)."""
@@ -192,13 +248,7 @@ def publish(batch_id: int, target: Target) -> Published:
     key = ", ".join(f'"{k}"' for k in target.key)
     assignments = ", ".join(f'"{n}" = excluded."{n}"' for n in target.names if n not in target.key)
     table = f'"{target.table}"'
-    values = target.value_columns
-    if is_postgres():
-        mine = ", ".join(f'{table}."{n}"' for n in values)
-        theirs = ", ".join(f'excluded."{n}"' for n in values)
-        changed = f"({mine}) IS DISTINCT FROM ({theirs})"
-    else:
-        changed = "NOT (" + " AND ".join(f'{table}."{n}" IS excluded."{n}"' for n in values) + ")"
+    changed = _changed(target, table, "excluded")
     with connection.cursor() as cursor:
         # "WHERE true": SQLite would otherwise read ON CONFLICT as a join's ON.
         cursor.execute(

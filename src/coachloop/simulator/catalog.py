@@ -54,14 +54,14 @@ class CallType:
 # Call types without their own knowledge skill are routine procedures: process adherence decides
 # them, so a knowledge weakness shows on exactly one call type (the one truth.json names).
 CALL_TYPES: tuple[CallType, ...] = (
-    CallType("billing", "a question about my bill", "billing-knowledge", 170.0, 1.0),
-    CallType("outage", "my supply being off", "outage-knowledge", 85.0, 1.4),
-    CallType("moving-home", "moving to a new home", "moving-home-knowledge", 230.0, 0.8),
-    CallType("meter-reading", "giving a meter reading", "process-adherence", 60.0, 1.9),
-    CallType("plan-change", "changing my plan", "plan-change-knowledge", 180.0, 1.1),
-    CallType("tech-support", "my internet not working", "tech-support-knowledge", 240.0, 0.6),
-    CallType("payment-arrangement", "setting up a payment plan", "process-adherence", 190.0, 1.2),
-    CallType("refund", "a refund I am owed", "process-adherence", 130.0, 1.3),
+    CallType("billing", "a question about my bill", "billing-knowledge", 170.0, 1.25),
+    CallType("outage", "my supply being off", "outage-knowledge", 85.0, 1.65),
+    CallType("moving-home", "moving to a new home", "moving-home-knowledge", 230.0, 1.05),
+    CallType("meter-reading", "giving a meter reading", "process-adherence", 60.0, 2.15),
+    CallType("plan-change", "changing my plan", "plan-change-knowledge", 180.0, 1.35),
+    CallType("tech-support", "my internet not working", "tech-support-knowledge", 240.0, 0.85),
+    CallType("payment-arrangement", "setting up a payment plan", "process-adherence", 190.0, 1.45),
+    CallType("refund", "a refund I am owed", "process-adherence", 130.0, 1.55),
 )
 CALL_TYPE_INDEX: dict[str, int] = {c.key: i for i, c in enumerate(CALL_TYPES)}
 CALL_TYPE_DRIVER: tuple[int, ...] = tuple(SKILL_INDEX[c.driver] for c in CALL_TYPES)

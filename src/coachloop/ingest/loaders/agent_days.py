@@ -27,6 +27,8 @@ from coachloop.org.models import Role, RoleAssignment, Team
 
 KIND = "agent-days"
 DURATIONS = ("scheduled_s", "logged_in_s", "productive_s", "adherent_s")
+# A working day is long: the contact plausibility limit (4 h) would flag every full shift.
+DAY_PLAUSIBLE_S = 16 * 3600.0
 
 TARGET = Target(
     table="interactions_agentday",
@@ -82,7 +84,7 @@ def prepare(
     plausibility_warnings(
         rows.select(ROW, *[pl.col(f"{d}__v").alias(d) for d in DURATIONS]),
         {d: label_of(mapping, d) for d in DURATIONS},
-        plausible_s,
+        DAY_PLAUSIBLE_S,
         problems,
     )
     return rows.select(
@@ -94,7 +96,15 @@ def prepare(
         *[pl.col(f"{d}__v").alias(d) for d in DURATIONS],
         pl.col("absent__v").fill_null(False).alias("absent"),
         pl.lit(context.batch_id, dtype=pl.Int64).alias("batch_id"),
+        pl.format("{} {}", pl.col("agent"), pl.col("date")).alias("_key"),
     )
+
+
+DUPLICATE_EXPECTED = "one row per agent and date (row {first} has the same)"
+
+
+def duplicate_column(mapping: Mapping) -> str:
+    return f"{label_of(mapping, 'agent')}, {label_of(mapping, 'date')}"
 
 
 def _attach_program(

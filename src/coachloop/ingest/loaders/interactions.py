@@ -24,10 +24,9 @@ from coachloop.ingest.mapping import Mapping
 from coachloop.ingest.references import (
     ImportContext,
     attach_team_at_the_time,
-    create_missing_agents,
-    external_id_frame,
     hash_customer_refs,
     local_dates,
+    mark_missing_agents,
     report_unknown_people,
     resolve_people,
     resolve_programs,
@@ -68,6 +67,8 @@ TARGET = Target(
         Column("csat_top2", "bool"),
         Column("nps", "int"),
         Column("recording_url", "text"),
+        Column("fcr_derived", "bool"),
+        Column("fcr_provisional", "bool"),
         Column("batch_id", "int"),
     ),
     text_columns_not_null=(
@@ -80,6 +81,11 @@ TARGET = Target(
         "customer_hash",
         "csat_scale",
         "recording_url",
+    ),
+    stage_only=(
+        Column("_key", "text"),
+        Column("_new_agent", "text"),  # an agent to create (--create-missing-agents)
+        Column("_program_code", "text"),  # a program to create (idem)
     ),
 )
 
@@ -130,8 +136,9 @@ def prepare(
             expected="a channel: voice, chat, email, sms or social",
         )
     )
+    # Codes are read in lower case, like every code.
     rows = resolve_programs(
-        rows,
+        rows.with_columns(pl.col("program__v").alias("program")),
         context,
         problems,
         label=label_of(mapping, "program"),
@@ -170,10 +177,7 @@ def prepare(
         )
     )
     rows = resolve_people(rows, "agent", context, people)
-    if context.create_missing_agents and create_missing_agents(rows, "agent", context):
-        rows = resolve_people(
-            rows.drop("agent_id", "agent_ambiguous"), "agent", context, external_id_frame()
-        )
+    rows = mark_missing_agents(rows, "agent", context)
     report_unknown_people(rows, "agent", label_of(mapping, "agent"), problems, needed=pl.lit(True))
     rows = _csat(rows, mapping, problems)
     rows = rows.with_columns(
@@ -212,8 +216,21 @@ def prepare(
         pl.col("csat_top2"),
         pl.col("nps__v").alias("nps"),
         pl.col("recording_url").fill_null(""),
+        # Derived FCR needs the whole file and the database: computed in staging.
+        pl.lit(None, dtype=pl.Boolean).alias("fcr_derived"),
+        pl.lit(False).alias("fcr_provisional"),
         pl.lit(context.batch_id, dtype=pl.Int64).alias("batch_id"),
+        pl.col("external_id").alias("_key"),
+        pl.col("_new_agent"),
+        pl.col("_program_code"),
     )
+
+
+DUPLICATE_EXPECTED = "an id used once in the file (row {first} has it too)"
+
+
+def duplicate_column(mapping: Mapping) -> str:
+    return label_of(mapping, "external_id")
 
 
 def _format(mapping: Mapping) -> str | None:
@@ -355,3 +372,34 @@ def derive_fcr(program_id: int, since: dt.datetime, until: dt.datetime) -> int:
 
 def _sqlite_time(value: dt.datetime) -> str:
     return value.astimezone(dt.UTC).replace(tzinfo=None).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def precompute_fcr(stage: str, program_id: int, latest: dt.datetime) -> None:
+    """Derive FCR for the staged rows of one program before publishing, looking for repeats in
+    the file and in the database, so that publishing writes each row once. ``derive_fcr`` then
+    corrects the few rows this cannot see (rows the batch replaces, older rows it repeats)."""
+    horizon = latest - FCR_WINDOW
+    repeat = (
+        "SELECT 1 FROM {table} j WHERE j.program_id = s.program_id "
+        "AND j.customer_hash = s.customer_hash AND j.fcr_topic = s.fcr_topic "
+        "AND j.started_at > s.started_at AND {window}"
+    )
+    if is_postgres():
+        window = "j.started_at <= s.started_at + interval '168 hours'"
+        horizon_param: Any = horizon
+    else:
+        window = "j.started_at <= datetime(s.started_at, '+168 hours')"
+        horizon_param = _sqlite_time(horizon)
+    in_file = repeat.format(table=f'"{stage}"', window=window)
+    in_database = repeat.format(table="interactions_interaction", window=window)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f'CREATE INDEX IF NOT EXISTS "{stage}_repeat" ON "{stage}" '
+            "(program_id, customer_hash, fcr_topic, started_at)"
+        )
+        cursor.execute(
+            f'UPDATE "{stage}" AS s SET fcr_derived = CASE WHEN s.answered AND '
+            f"s.customer_hash <> '' THEN NOT (EXISTS ({in_file}) OR EXISTS ({in_database})) "
+            "END, fcr_provisional = (s.started_at > %s) WHERE s.program_id = %s",
+            [horizon_param, program_id],
+        )

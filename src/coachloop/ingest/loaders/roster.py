@@ -8,7 +8,7 @@ import datetime as dt
 from typing import Any
 
 import polars as pl
-from django.db import transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from coachloop.core.errors import CoachloopError
@@ -22,10 +22,12 @@ from coachloop.ingest.frames import (
     chunk_frame,
     label_of,
     problem_rows,
+    unreadable_problems,
 )
 from coachloop.ingest.mapping import Mapping
 from coachloop.ingest.readers import TableFile
-from coachloop.ingest.references import ImportContext
+from coachloop.ingest.references import ImportContext, load_programs
+from coachloop.interactions.models import AgentDay, Interaction
 from coachloop.org import services as org
 from coachloop.org.models import (
     ExternalId,
@@ -64,10 +66,7 @@ def run(
     read = 0
     for chunk in table.chunks():
         raw = chunk_frame(chunk)
-        for row, why in chunk.unreadable:
-            problems.add(
-                pl.DataFrame({ROW: [row], "column": [""], "value": [""], "expected": [why]})
-            )
+        problems.add(unreadable_problems(chunk))
         frames.append((raw, _checked(raw, mapping, problems)))
         read += len(chunk) + len(chunk.unreadable)
     rows = pl.concat([typed for _, typed in frames]) if frames else pl.DataFrame()
@@ -102,6 +101,7 @@ def run(
                 row_problems.append(
                     (row, problem.column, str(problem.value or ""), problem.expected)
                 )
+                load_programs(context)  # a program this row created was rolled back with it
             except CoachloopError as exc:
                 detail = exc.details[0] if exc.details else None
                 row_problems.append(
@@ -112,6 +112,11 @@ def run(
                         exc.message,
                     )
                 )
+                load_programs(context)
+            except IntegrityError as exc:  # e.g. a hire date after the termination date
+                row_problems.append((row, "", "", f"a row consistent with the database ({exc})"))
+                load_programs(context)
+        reattribute(sorted(context.moved_people), reason=f"import #{batch.pk}")
         if row_problems:
             problems.add(
                 pl.DataFrame(
@@ -177,14 +182,15 @@ def _checked(raw: pl.DataFrame, mapping: Mapping, problems: Problems) -> pl.Data
 
 
 def _apply(record: dict[str, Any], mapping: Mapping, context: ImportContext) -> str:
-    """Apply one roster row; returns inserted, updated or unchanged."""
+    """Apply one roster row; returns inserted (its natural key, the person's role in that
+    program and team, is new), updated or unchanged."""
     actor = context.actor
-    program = _program(record, mapping, context)
     role = Role(record["role"])
-    team = _team(record, mapping, context, program) if record["team"] else None
-    if role == Role.LEAD and team is None:
+    if role == Role.LEAD and not record["team"]:
         raise RowProblem(label_of(mapping, "team"), None, "the team a lead leads")
-    person = Person.objects.filter(external_id=record["external_id"]).first()
+    program = _program(record, mapping, context)
+    team = _team(record, mapping, context, program) if record["team"] else None
+    person = _find_person(record, context)
     outcome = "unchanged"
     if person is None:
         person = org.person_create(
@@ -199,15 +205,19 @@ def _apply(record: dict[str, Any], mapping: Mapping, context: ImportContext) -> 
         outcome = "inserted"
     elif _update_person(person, record):
         outcome = "updated"
-    for column, value in record.items():
-        if column.startswith(EXTRA_ID_PREFIX) and value:
-            source = column[len(EXTRA_ID_PREFIX) :]
-            current = ExternalId.objects.filter(person=person, source=source).first()
-            if current is None or current.external_id != value:
-                org.person_set_external_id(
-                    person=person, source=source, external_id=value, by=actor, program=program
-                )
-                outcome = "updated" if outcome == "unchanged" else outcome
+    ids = {context.source: record["external_id"]}
+    ids.update(
+        (column[len(EXTRA_ID_PREFIX) :], value)
+        for column, value in record.items()
+        if column.startswith(EXTRA_ID_PREFIX) and value
+    )
+    for source, value in ids.items():
+        current = ExternalId.objects.filter(person=person, source=source).first()
+        if current is None or current.external_id != value:
+            org.person_set_external_id(
+                person=person, source=source, external_id=value, by=actor, program=program
+            )
+            outcome = "updated" if outcome == "unchanged" else outcome
     existed = (
         RoleAssignment.objects.active()
         .filter(person=person, role=role, program=program, team=team if role == Role.LEAD else None)
@@ -218,28 +228,88 @@ def _apply(record: dict[str, Any], mapping: Mapping, context: ImportContext) -> 
         if membership is None or membership.team_id != team.pk:
             since = record["team_since"] or record["hire_date"] or timezone.localdate()
             org.membership_move(person=person, team=team, on=since, by=actor)
+            context.moved_people.add(person.pk)
             outcome = "updated" if outcome == "unchanged" else outcome
     org.role_grant(person=person, role=role, program=program, team=team, by=actor)
-    if not existed and outcome == "unchanged":
-        outcome = "updated"
+    if not existed:
+        outcome = "inserted"
     ended: dt.date | None = record["termination_date"]
-    if ended is not None and person.termination_date != ended:
-        org.person_terminate(
-            person=person,
-            on=ended,
-            reason=record["termination_reason"] or "",
-            by=actor,
-            program=program,
-        )
+    reason = record["termination_reason"] or person.termination_reason
+    if ended is not None and (
+        person.termination_date != ended or person.termination_reason != reason
+    ):
+        org.person_terminate(person=person, on=ended, reason=reason, by=actor, program=program)
+        context.moved_people.add(person.pk)
         outcome = "updated" if outcome == "unchanged" else outcome
     return outcome
 
 
+def _find_person(record: dict[str, Any], context: ImportContext) -> Person | None:
+    """Whom a row is about: the person with the row's id in the roster's source, else the one
+    created with that id, else the one holding one of the row's ids in another system (an agent
+    first met in an ACD export, say, now named by the HR roster)."""
+    external_id = record["external_id"]
+    known = ExternalId.objects.filter(source=context.source, external_id=external_id).first()
+    if known is not None:
+        return known.person
+    person = Person.objects.filter(external_id=external_id).first()
+    if person is not None:
+        return person
+    for column, value in record.items():
+        if column.startswith(EXTRA_ID_PREFIX) and value:
+            source = column[len(EXTRA_ID_PREFIX) :]
+            known = ExternalId.objects.filter(source=source, external_id=value).first()
+            if known is not None:
+                return known.person
+    return None
+
+
+def reattribute(person_ids: list[int], *, reason: str) -> None:
+    """Contacts and agent days belong to the team the agent was on that day: after a roster
+    changed people's teams (or ended them), restamp those of their facts whose team changed,
+    and mark the days for KPI recomputation."""
+    from coachloop.ingest.services import mark_days
+
+    if not person_ids:
+        return
+    membership = Membership._meta.db_table
+    marks: set[tuple[int, dt.date]] = set()
+    for table, day in (
+        (Interaction._meta.db_table, "local_date"),
+        (AgentDay._meta.db_table, "date"),
+    ):
+        team_then = (
+            f'(SELECT m.team_id FROM "{membership}" m WHERE m.person_id = "{table}".agent_id '
+            f'AND m.valid_from <= "{table}"."{day}" AND (m.valid_to IS NULL OR '
+            f'm.valid_to > "{table}"."{day}") ORDER BY m.valid_from DESC LIMIT 1)'
+        )
+        for start in range(0, len(person_ids), 500):  # SQLite limits a query's parameters
+            some = person_ids[start : start + 500]
+            marks_in = ", ".join(["%s"] * len(some))
+            changed = (
+                f"agent_id IN ({marks_in}) AND COALESCE(team_id, -1) <> COALESCE({team_then}, -1)"
+            )
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    f'SELECT DISTINCT program_id, "{day}" FROM "{table}" WHERE {changed}', some
+                )
+                marks.update(
+                    (
+                        int(program),
+                        value if isinstance(value, dt.date) else dt.date.fromisoformat(value),
+                    )
+                    for program, value in cursor.fetchall()
+                )
+                cursor.execute(f'UPDATE "{table}" SET team_id = {team_then} WHERE {changed}', some)
+    mark_days(marks, reason=reason)
+
+
 def _update_person(person: Person, record: dict[str, Any]) -> bool:
     changes = {}
+    # An empty cell means unknown (CONTRACTS.md), so it never clears what is known.
     for field, value in (
         ("name", record["name"]),
-        ("email", record["email"] or ""),
+        ("email", record["email"]),
         ("hire_date", record["hire_date"]),
     ):
         if value is not None and getattr(person, field) != value:

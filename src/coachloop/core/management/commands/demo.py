@@ -18,7 +18,8 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--no-serve", action="store_true", help="Build, then exit")
-        parser.add_argument("--agents", type=int, default=24, help="Number of agents (>= 3)")
+        parser.add_argument("--agents", type=int, default=120, help="Agents (at least 10)")
+        parser.add_argument("--days", type=int, default=90, help="Days of history to yesterday")
         parser.add_argument("--seed", type=int, default=1)
         parser.add_argument(
             "--reset",
@@ -45,10 +46,24 @@ class Command(BaseCommand):
             call_command("flush", interactive=False, verbosity=0)
             self._stage("reset", stage)
         if demo.database_is_empty():
-            report = demo.build_demo(agents=options["agents"], seed=options["seed"])
-            for name, seconds in report.stages:
-                self.stderr.write(f"  {name:<16} {seconds:6.1f} s")
+            if options["agents"] < 10:
+                raise CommandError("The demo needs at least 10 agents")
+            self.stderr.write(
+                f"Building the demo: {options['agents']} agents x "
+                f"{options['days']} days, seed {options['seed']}"
+            )
+            report = demo.build_demo(
+                agents=options["agents"],
+                days=options["days"],
+                seed=options["seed"],
+                progress=self.stderr.write,
+            )
             self.stderr.write(f"  {'total':<16} {time.perf_counter() - started:6.1f} s")
+            self.stderr.write(
+                "  "
+                + ", ".join(f"{count:,} {kind}" for kind, count in report.counts.items())
+                + " imported"
+            )
             logins = [login.as_dict() for login in report.logins]
         elif options["if_empty"]:
             self.stderr.write("The database already has data: serving it as it is.")
