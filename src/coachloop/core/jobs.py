@@ -171,8 +171,11 @@ def jobs_sweep_stale() -> list[Job]:
     cutoff = timezone.now() - HEARTBEAT_STALE_AFTER
     for job in Job.objects.filter(status=JobStatus.RUNNING):
         job_host, _, pid = job.worker.rpartition(":")
-        dead_here = job_host == host and pid.isdigit() and not _process_is_alive(int(pid))
-        silent = job.heartbeat_at is None or job.heartbeat_at < cutoff
+        here = job_host == host and pid.isdigit()
+        dead_here = here and not _process_is_alive(int(pid))
+        # Silence only counts for a job on another machine: a live process here may be in a
+        # long step (a big roster transaction) that reports no progress.
+        silent = not here and (job.heartbeat_at is None or job.heartbeat_at < cutoff)
         if not (dead_here or silent):
             continue
         reason = "its process stopped" if dead_here else "no heartbeat for 10 minutes"

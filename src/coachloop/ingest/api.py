@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import FileResponse, Http404, HttpRequest
 from django.urls import reverse
 from ninja import Field, File, Form, Router, Schema, Status
 from ninja.files import UploadedFile
@@ -77,7 +77,9 @@ class ImportOut(Schema):
 
     @staticmethod
     def resolve_error_file_url(batch: ImportBatch) -> str | None:
-        return reverse("ingest:errors", args=[batch.pk]) if batch.errors_path else None
+        if not batch.errors_path:
+            return None
+        return reverse("api-v1:import_errors", kwargs={"import_id": batch.pk})
 
     @staticmethod
     def resolve_problems(batch: ImportBatch) -> list[Any]:
@@ -170,3 +172,22 @@ def mapping_create(request: HttpRequest, payload: MappingIn) -> Status:
         name=payload.name, kind=payload.kind, text=payload.text, by=request.user
     )
     return Status(201, saved)
+
+
+@router.get(
+    "/imports/{import_id}/errors",
+    url_name="import_errors",
+    summary="The rejected rows of an import (CSV)",
+    response={200: None},
+)
+def import_errors(request: HttpRequest, import_id: int) -> FileResponse:
+    """The error file: every rejected row as given, plus ``_row, _column, _value, _expected``."""
+    batch = selectors.batch_get(user=request.user, pk=import_id)
+    if not batch.errors_path or not Path(batch.errors_path).is_file():
+        raise Http404("This import has no error file")
+    return FileResponse(
+        Path(batch.errors_path).open("rb"),
+        as_attachment=True,
+        filename=f"import-{batch.pk}-errors.csv",
+        content_type="text/csv",
+    )

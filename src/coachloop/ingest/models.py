@@ -47,9 +47,17 @@ class ImportBatchQuerySet(models.QuerySet["ImportBatch"]):
             return self.all()
         if not scope.is_authenticated:
             return self.none()
+        # A batch's problems and error file may hold rows of every program it touched: a
+        # manager sees it only when all of them are theirs (or they ran it themselves).
+        outside = ImportBatch.programs.through.objects.filter(
+            importbatch_id=models.OuterRef("pk")
+        ).exclude(program_id__in=list(scope.manager_program_ids))
+        mine = ImportBatch.programs.through.objects.filter(
+            importbatch_id=models.OuterRef("pk"), program_id__in=list(scope.manager_program_ids)
+        )
         return self.filter(
-            Q(created_by_id=user.pk) | Q(programs__in=list(scope.manager_program_ids))
-        ).distinct()
+            Q(created_by_id=user.pk) | (Q(models.Exists(mine)) & ~Q(models.Exists(outside)))
+        )
 
 
 class ImportBatch(models.Model):

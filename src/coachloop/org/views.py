@@ -8,6 +8,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from coachloop.core import selectors as core_selectors
+from coachloop.interactions.selectors import agent_contact_summary
 from coachloop.org import selectors
 
 
@@ -56,5 +57,6 @@ def agent_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "memberships": selectors.person_team_history(user=request.user, person=agent),
             "roles": selectors.person_roles(person=agent),
             "events": core_selectors.person_timeline(user=request.user, person=agent),
+            "contacts": agent_contact_summary(user=request.user, agent=agent),
         },
     )

@@ -75,7 +75,10 @@ def test_the_demo_builds_an_organization_with_a_login_per_role(
 
     assert Interaction.objects.exists()
     assert set(ImportBatch.objects.values_list("kind", flat=True)) == {
-        "roster", "interactions", "agent-days"}
+        "roster",
+        "interactions",
+        "agent-days",
+    }
     assert "import interactions" in err and "total" in err  # the time of each stage
     assert lead["username"] in out and lead["password"] in out
     # A printed login really signs in and sees its team.
@@ -135,3 +138,10 @@ def test_the_console_script_runs_django_management_under_our_name(tmp_path: Path
     assert result.returncode == 0, result.stderr
     for command in ("migrate", "createsuperuser", "serve", "demo", "token"):
         assert command in result.stdout
+
+
+def test_the_demo_checks_its_arguments_before_emptying_anything(world: World) -> None:
+    for arguments in (["--agents", "5"], ["--days", "0"], ["--seed", "-1"]):
+        with pytest.raises(CommandError):
+            run("demo", "--no-serve", "--reset", *arguments)
+    assert Person.objects.filter(external_id="A1").exists()

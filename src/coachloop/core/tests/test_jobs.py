@@ -93,3 +93,21 @@ def test_the_worker_loop_runs_what_is_queued_and_stops() -> None:
 def test_an_unknown_job_kind_is_refused() -> None:
     with pytest.raises(ValueError, match="Unknown job kind"):
         jobs.job_enqueue(kind="nope", params={})
+
+
+def test_a_silent_job_of_a_live_process_on_this_machine_is_not_swept() -> None:
+    job = jobs.job_enqueue(kind="test-abandon", params={})
+    long_ago = timezone.now() - jobs.HEARTBEAT_STALE_AFTER * 3
+    Job.objects.filter(pk=job.pk).update(
+        status=JobStatus.RUNNING, heartbeat_at=long_ago, worker=jobs.worker_name()
+    )
+    assert jobs.jobs_sweep_stale() == []
+
+
+def test_a_silent_job_of_another_machine_is_swept() -> None:
+    job = jobs.job_enqueue(kind="test-abandon", params={})
+    long_ago = timezone.now() - jobs.HEARTBEAT_STALE_AFTER * 3
+    Job.objects.filter(pk=job.pk).update(
+        status=JobStatus.RUNNING, heartbeat_at=long_ago, worker="elsewhere.example:42"
+    )
+    assert [j.pk for j in jobs.jobs_sweep_stale()] == [job.pk]

@@ -123,3 +123,24 @@ def test_the_models_match_the_migrations(db: None) -> None:
     from django.core.management import call_command
 
     call_command("makemigrations", "--check", "--dry-run", verbosity=0)
+
+
+def test_the_agent_page_counts_the_contacts_imported_for_the_agent(
+    world: World, client_for: Callable[[Person], Client]
+) -> None:
+    from coachloop.interactions.models import Interaction
+
+    day = world.agent.hire_date
+    assert day is not None
+    for number in range(3):
+        Interaction.objects.create(
+            program=world.care,
+            external_id=f"K{number}",
+            channel="voice",
+            agent=world.agent,
+            started_at=dt.datetime(day.year, day.month, day.day, 9, tzinfo=dt.UTC),
+            local_date=day,
+            answered=True,
+        )
+    html = text(client_for(world.lead).get(f"/agents/{world.agent.pk}/"))
+    assert f"3 handled contacts imported, the latest on {day.isoformat()}" in html

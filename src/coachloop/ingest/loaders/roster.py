@@ -191,6 +191,8 @@ def _apply(record: dict[str, Any], mapping: Mapping, context: ImportContext) -> 
     program = _program(record, mapping, context)
     team = _team(record, mapping, context, program) if record["team"] else None
     person = _find_person(record, context)
+    if person is not None and context.allowed_program_ids is not None:
+        _check_person_in_scope(person, record, mapping, context)
     outcome = "unchanged"
     if person is None:
         person = org.person_create(
@@ -366,3 +368,24 @@ def _team(
             f"a team of program {program.code} (this team is in another program)",
         )
     return team
+
+
+def _check_person_in_scope(
+    person: Person, record: dict[str, Any], mapping: Mapping, context: ImportContext
+) -> None:
+    """A program manager's roster may only change people of their own programs: someone who
+    holds a role elsewhere is that program's person too, and only an org admin may change them."""
+    allowed = context.allowed_program_ids or frozenset()
+    elsewhere = (
+        RoleAssignment.objects.active()
+        .filter(person=person, program__isnull=False)
+        .exclude(program_id__in=allowed)
+        .exists()
+    )
+    if elsewhere or RoleAssignment.objects.active().filter(person=person, role=Role.ADMIN).exists():
+        raise RowProblem(
+            label_of(mapping, "external_id"),
+            record["external_id"],
+            "a person of a program you may import for (this person also works in another "
+            "program: ask an org admin)",
+        )

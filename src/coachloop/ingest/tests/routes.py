@@ -31,4 +31,5 @@ ID_ROUTES = {
     "ingest:batch": IdRoute(ImportBatch, chat_import),
     "ingest:errors": IdRoute(ImportBatch, chat_import),
     "/api/v1/imports/{import_id}": IdRoute(ImportBatch, chat_import),
+    "/api/v1/imports/{import_id}/errors": IdRoute(ImportBatch, chat_import),
 }

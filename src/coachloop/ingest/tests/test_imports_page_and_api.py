@@ -169,7 +169,7 @@ def test_the_api_names_bad_rows_with_row_column_value_and_expected(
         "expected": "a duration from 0 to 86,400 seconds",
         "warning": False,
     }
-    assert status["error_file_url"] == f"/imports/{imported['id']}/errors.csv"
+    assert status["error_file_url"] == f"/api/v1/imports/{imported['id']}/errors"
 
 
 def test_an_unknown_kind_is_a_validation_error(
@@ -193,3 +193,33 @@ def test_a_manager_sees_imports_of_their_program_and_not_of_others(
     listed = client_for(world.manager).get("/api/v1/imports").json()
     assert [item["file_name"] for item in listed["items"]] == ["calls.csv"]
     assert listed["count"] == 1
+
+
+def test_a_manager_does_not_see_an_import_that_also_touched_another_program(
+    world: World, client_for: Callable[[Person], Client]
+) -> None:
+    admin = client_for(world.admin)
+    both = GOOD + "X9,chat,chat,main,billing,C1,c9,2026-01-05T09:00:00+00:00,true,100\n"
+    imported = admin.post("/api/v1/imports", {"kind": "interactions", "file": csv_file(both)})
+    worker_loop(once=True, poll_s=0)
+    manager = client_for(world.manager)
+    assert manager.get(f"/api/v1/imports/{imported.json()['id']}").status_code == 404
+    assert manager.get("/api/v1/imports").json()["count"] == 0
+
+
+def test_the_error_file_downloads_with_a_bearer_token(world: World) -> None:
+    from coachloop.core.services import token_create
+
+    _, token = token_create(user=world.user(world.manager))
+    auth = {"Authorization": f"Bearer {token}"}
+    client = Client()
+    bad = "Z1,voice,care,main,billing,A1,c1,2026-01-05T09:00:00+00:00,true,-5\n"
+    imported = client.post(
+        "/api/v1/imports", {"kind": "interactions", "file": csv_file(bad)}, headers=auth
+    ).json()
+    worker_loop(once=True, poll_s=0)
+    url = client.get(f"/api/v1/imports/{imported['id']}", headers=auth).json()["error_file_url"]
+    assert url == f"/api/v1/imports/{imported['id']}/errors"
+    download = client.get(url, headers=auth)
+    assert download.status_code == 200
+    assert b"_row,_column,_value,_expected" in b"".join(download.streaming_content)  # type: ignore[attr-defined]

@@ -294,3 +294,16 @@ def test_an_empty_cell_does_not_clear_what_is_known(world: World, tmp_path: Path
     assert counts(batch)["unchanged"] == 1
     world.agent.refresh_from_db()
     assert world.agent.email == "a1@example.com"
+
+
+def test_a_program_manager_cannot_change_a_person_of_another_program(
+    world: World, tmp_path: Path
+) -> None:
+    # C1 works in chat; the care manager names them on a care team with a new name.
+    text = roster(person("C1", program="care", team="care-a", role="agent", name="Renamed"))
+    batch = import_text("roster", text, tmp_path, by=world.user(world.manager))
+    assert batch.status == BatchStatus.REJECTED
+    assert problems(batch)[0][:3] == (1, "external_id", "C1")
+    world.chat_agent.refresh_from_db()
+    assert world.chat_agent.name == "Carl Chat"
+    assert world.chat_agent.memberships.get(valid_to__isnull=True).team == world.chat_a

@@ -38,6 +38,13 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         if settings.PRODUCTION:
             raise CommandError("The demo is refused when COACHLOOP_ENV=production")
+        # Check the arguments before anything is emptied.
+        if options["agents"] < 10:
+            raise CommandError("The demo needs at least 10 agents (--agents)")
+        if not 1 <= options["days"] <= 3660:
+            raise CommandError("--days must be from 1 to 3660")
+        if options["seed"] < 0:
+            raise CommandError("--seed must be 0 or more")
         started = time.perf_counter()
         call_command("migrate", interactive=False, verbosity=0)
         self._stage("migrate", started)
@@ -46,18 +53,19 @@ class Command(BaseCommand):
             call_command("flush", interactive=False, verbosity=0)
             self._stage("reset", stage)
         if demo.database_is_empty():
-            if options["agents"] < 10:
-                raise CommandError("The demo needs at least 10 agents")
             self.stderr.write(
                 f"Building the demo: {options['agents']} agents x "
                 f"{options['days']} days, seed {options['seed']}"
             )
-            report = demo.build_demo(
-                agents=options["agents"],
-                days=options["days"],
-                seed=options["seed"],
-                progress=self.stderr.write,
-            )
+            try:
+                report = demo.build_demo(
+                    agents=options["agents"],
+                    days=options["days"],
+                    seed=options["seed"],
+                    progress=self.stderr.write,
+                )
+            except demo.DemoError as exc:
+                raise CommandError(str(exc)) from None
             self.stderr.write(f"  {'total':<16} {time.perf_counter() - started:6.1f} s")
             self.stderr.write(
                 "  "

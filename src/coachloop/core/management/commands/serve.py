@@ -69,4 +69,7 @@ def serve(*, bind: str, workers: int, threads: int, with_worker: bool = True) ->
     finally:
         if job_worker is not None:
             job_worker.terminate()  # it finishes the job in hand, then exits
-            job_worker.wait(timeout=60)
+            try:
+                job_worker.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                job_worker.kill()  # its job is swept as failed at the next start
