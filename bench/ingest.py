@@ -28,32 +28,13 @@ from pathlib import Path
 
 import numpy as np
 
+from coachloop.ingest.fields import canonical_header
+
 ROOT = Path(__file__).resolve().parent.parent
 COACHLOOP = [sys.executable, "-m", "coachloop.cli"]
 PG_ADMIN_URL = os.environ.get("BENCH_POSTGRES_ADMIN", "postgres://postgres@127.0.0.1:5432/postgres")
 PG_DB = "coachloop_bench"
-COLUMNS = [
-    "external_id",
-    "channel",
-    "program",
-    "queue",
-    "call_type",
-    "agent",
-    "customer_ref",
-    "started_at",
-    "answered",
-    "wait_s",
-    "talk_s",
-    "hold_s",
-    "acw_s",
-    "transferred",
-    "escalated",
-    "resolved",
-    "csat",
-    "csat_scale",
-    "nps",
-    "recording_url",
-]
+COLUMNS = list(canonical_header("interactions"))
 
 
 def generate(folder: Path, rows: int, agents: int, seed: int = 7) -> tuple[Path, Path]:

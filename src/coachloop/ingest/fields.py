@@ -105,3 +105,9 @@ EXTRA_ID_PREFIX = "external_id:"
 
 def fields_of(kind: str) -> dict[str, Field]:
     return {field.name: field for field in KIND_FIELDS[kind]}
+
+
+def canonical_header(kind: str) -> tuple[str, ...]:
+    """The canonical file's columns, in CONTRACTS.md's order: what the simulator writes and
+    what an export with our column names needs no mapping for."""
+    return tuple(field.name for field in KIND_FIELDS[kind])

@@ -16,58 +16,16 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
+from coachloop.ingest.fields import canonical_header
 from coachloop.simulator.catalog import CALL_TYPES, CHANNELS, PROGRAMS, SKILLS
 from coachloop.simulator.clock import iso_one, iso_utc, local_to_epoch
 from coachloop.simulator.contacts import ProgramDay
 from coachloop.simulator.model import World, session_focus_metric
 from coachloop.simulator.people import acd_id, agent_id, wfm_id
 
-ROSTER_HEADER = (
-    "external_id",
-    "name",
-    "email",
-    "program",
-    "site",
-    "team",
-    "role",
-    "team_since",
-    "hire_date",
-    "termination_date",
-    "termination_reason",
-    "external_id:acd",
-    "external_id:wfm",
-)
-INTERACTION_HEADER = (
-    "external_id",
-    "channel",
-    "program",
-    "queue",
-    "call_type",
-    "agent",
-    "customer_ref",
-    "started_at",
-    "answered",
-    "wait_s",
-    "talk_s",
-    "hold_s",
-    "acw_s",
-    "transferred",
-    "escalated",
-    "resolved",
-    "csat",
-    "csat_scale",
-    "nps",
-    "recording_url",
-)
-AGENT_DAY_HEADER = (
-    "agent",
-    "date",
-    "scheduled_s",
-    "logged_in_s",
-    "productive_s",
-    "adherent_s",
-    "absent",
-)
+ROSTER_HEADER = (*canonical_header("roster"), "external_id:acd", "external_id:wfm")
+INTERACTION_HEADER = canonical_header("interactions")
+AGENT_DAY_HEADER = canonical_header("agent-days")
 SESSION_HEADER = (
     "session_id",
     "agent",

@@ -7,31 +7,11 @@ import io
 from pathlib import Path
 from typing import Any
 
+from coachloop.ingest.fields import canonical_header
 from coachloop.ingest.models import ImportBatch
 from coachloop.ingest.services import import_create, import_run
 
-INTERACTION_COLUMNS = [
-    "external_id",
-    "channel",
-    "program",
-    "queue",
-    "call_type",
-    "agent",
-    "customer_ref",
-    "started_at",
-    "answered",
-    "wait_s",
-    "talk_s",
-    "hold_s",
-    "acw_s",
-    "transferred",
-    "escalated",
-    "resolved",
-    "csat",
-    "csat_scale",
-    "nps",
-    "recording_url",
-]
+INTERACTION_COLUMNS = list(canonical_header("interactions"))
 CONTACT_DEFAULTS = {
     "channel": "voice",
     "program": "care",
@@ -40,28 +20,8 @@ CONTACT_DEFAULTS = {
     "started_at": "2026-06-01T09:00:00Z",
     "talk_s": "300",
 }
-ROSTER_COLUMNS = [
-    "external_id",
-    "name",
-    "email",
-    "program",
-    "site",
-    "team",
-    "role",
-    "team_since",
-    "hire_date",
-    "termination_date",
-    "termination_reason",
-]
-AGENT_DAY_COLUMNS = [
-    "agent",
-    "date",
-    "scheduled_s",
-    "logged_in_s",
-    "productive_s",
-    "adherent_s",
-    "absent",
-]
+ROSTER_COLUMNS = list(canonical_header("roster"))
+AGENT_DAY_COLUMNS = list(canonical_header("agent-days"))
 
 
 def table(columns: list[str], rows: list[dict[str, Any]], *, delimiter: str = ",") -> str:
