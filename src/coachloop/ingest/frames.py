@@ -418,3 +418,37 @@ def plausibility_warnings(
             ),
             warning=True,
         )
+
+
+def typed_fields(
+    text: pl.DataFrame, mapping: Mapping, kind: str, problems: Problems
+) -> dict[str, pl.Expr]:
+    """Check every simple field of ``kind`` (recording its problems) and return the typed
+    expression of each (timestamps and CSAT, which need other columns, are left out)."""
+    typed: dict[str, pl.Expr] = {}
+    for name, definition in fields_of(kind).items():
+        expression = check_field(
+            text, definition, mapping.columns.get(name), label_of(mapping, name), problems
+        )
+        if expression is not None:
+            typed[name] = expression
+    return typed
+
+
+REQUIRED = "a value (this column is required)"
+
+
+def require_values(
+    rows: pl.DataFrame, mapping: Mapping, problems: Problems, expected: dict[str, str]
+) -> None:
+    """An empty cell in a field every row needs is an error, saying what belongs there."""
+    for name, what in expected.items():
+        problems.add(
+            problem_rows(
+                rows,
+                pl.col(name).is_null(),
+                column=label_of(mapping, name),
+                value=pl.lit(None),
+                expected=what,
+            )
+        )

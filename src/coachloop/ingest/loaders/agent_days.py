@@ -5,15 +5,16 @@ from __future__ import annotations
 
 import polars as pl
 
-from coachloop.ingest.fields import fields_of
 from coachloop.ingest.frames import (
+    REQUIRED,
     ROW,
     Problems,
     canonical_text,
-    check_field,
     label_of,
     plausibility_warnings,
     problem_rows,
+    require_values,
+    typed_fields,
 )
 from coachloop.ingest.mapping import Mapping
 from coachloop.ingest.references import (
@@ -57,24 +58,9 @@ def prepare(
     plausible_s: float,
 ) -> pl.DataFrame:
     text = canonical_text(frame, mapping, KIND)
-    typed = {}
-    for name, definition in fields_of(KIND).items():
-        expression = check_field(
-            text, definition, mapping.columns.get(name), label_of(mapping, name), problems
-        )
-        if expression is not None:
-            typed[name] = expression
+    typed = typed_fields(text, mapping, KIND, problems)
     rows = text.with_columns(**{f"{name}__v": expr for name, expr in typed.items()})
-    for required in ("agent", "date"):
-        problems.add(
-            problem_rows(
-                rows,
-                pl.col(required).is_null(),
-                column=label_of(mapping, required),
-                value=pl.lit(None),
-                expected="a value (this column is required)",
-            )
-        )
+    require_values(rows, mapping, problems, {"agent": REQUIRED, "date": REQUIRED})
     rows = resolve_people(rows, "agent", context, people)
     report_unknown_people(rows, "agent", label_of(mapping, "agent"), problems, needed=pl.lit(True))
     rows = attach_team_at_the_time(

@@ -9,16 +9,16 @@ from typing import Any
 import polars as pl
 from django.db import connection
 
-from coachloop.ingest.fields import fields_of
 from coachloop.ingest.frames import (
     ROW,
     Problems,
     canonical_text,
-    check_field,
     label_of,
     parse_timestamps,
     plausibility_warnings,
     problem_rows,
+    require_values,
+    typed_fields,
 )
 from coachloop.ingest.mapping import Mapping
 from coachloop.ingest.references import (
@@ -109,32 +109,16 @@ def prepare(
     """Check one chunk and return the rows ready to stage (bad rows are reported in
     ``problems``; the caller decides whether anything is written)."""
     text = canonical_text(frame, mapping, KIND)
-    definitions = fields_of(KIND)
-    typed = {}
-    for name, definition in definitions.items():
-        expression = check_field(
-            text, definition, mapping.columns.get(name), label_of(mapping, name), problems
-        )
-        if expression is not None:
-            typed[name] = expression
+    typed = typed_fields(text, mapping, KIND, problems)
     rows = text.with_columns(**{f"{name}__v": expr for name, expr in typed.items()})
-    problems.add(
-        problem_rows(
-            rows,
-            pl.col("external_id").is_null(),
-            column=label_of(mapping, "external_id"),
-            value=pl.lit(None),
-            expected="an id for the contact",
-        )
-    )
-    problems.add(
-        problem_rows(
-            rows,
-            pl.col("channel").is_null(),
-            column=label_of(mapping, "channel"),
-            value=pl.lit(None),
-            expected="a channel: voice, chat, email, sms or social",
-        )
+    require_values(
+        rows,
+        mapping,
+        problems,
+        {
+            "external_id": "an id for the contact",
+            "channel": "a channel: voice, chat, email, sms or social",
+        },
     )
     # Codes are read in lower case, like every code.
     rows = resolve_programs(

@@ -13,15 +13,16 @@ from django.utils import timezone
 
 from coachloop.core.errors import CoachloopError
 from coachloop.ingest.errorfile import ErrorFile
-from coachloop.ingest.fields import EXTRA_ID_PREFIX, fields_of
+from coachloop.ingest.fields import EXTRA_ID_PREFIX
 from coachloop.ingest.frames import (
+    REQUIRED,
     ROW,
     Problems,
     canonical_text,
-    check_field,
     chunk_frame,
     label_of,
-    problem_rows,
+    require_values,
+    typed_fields,
     unreadable_problems,
 )
 from coachloop.ingest.mapping import Mapping
@@ -41,6 +42,7 @@ from coachloop.org.models import (
 )
 
 KIND = "roster"
+REQUIRED_ROSTER_FIELDS = ("external_id", "name", "program", "role")
 
 
 class RowProblem(Exception):
@@ -156,23 +158,8 @@ def run(
 
 def _checked(raw: pl.DataFrame, mapping: Mapping, problems: Problems) -> pl.DataFrame:
     text = canonical_text(raw, mapping, KIND)
-    typed: dict[str, pl.Expr] = {}
-    for name, definition in fields_of(KIND).items():
-        expression = check_field(
-            text, definition, mapping.columns.get(name), label_of(mapping, name), problems
-        )
-        if expression is not None:
-            typed[name] = expression
-    for required in ("external_id", "name", "program", "role"):
-        problems.add(
-            problem_rows(
-                text,
-                pl.col(required).is_null(),
-                column=label_of(mapping, required),
-                value=pl.lit(None),
-                expected="a value (this column is required)",
-            )
-        )
+    typed = typed_fields(text, mapping, KIND, problems)
+    require_values(text, mapping, problems, dict.fromkeys(REQUIRED_ROSTER_FIELDS, REQUIRED))
     extra = [name for name in text.columns if name.startswith(EXTRA_ID_PREFIX)]
     return text.select(
         pl.col(ROW),
