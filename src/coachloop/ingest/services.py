@@ -449,7 +449,7 @@ def _publish(
                     high - interactions.FCR_WINDOW,
                     zones[program_id],
                 )
-            interactions.derive_fcr(program_id, since, until)
+            interactions.derive_fcr(program_id, since, until, skip_batch=batch.pk)
     mark_days(marks, reason=f"import #{batch.pk}")
     batch.programs.set(_staged_programs(stage))
     return result

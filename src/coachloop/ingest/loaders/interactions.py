@@ -309,11 +309,16 @@ def latest_contact(program_id: int) -> dt.datetime | None:
     return _as_datetime(value) if value is not None else None
 
 
-def derive_fcr(program_id: int, since: dt.datetime, until: dt.datetime) -> int:
+def derive_fcr(
+    program_id: int, since: dt.datetime, until: dt.datetime, *, skip_batch: int | None = None
+) -> int:
     """Derived FCR (ARCHITECTURE.md) for handled contacts with a known customer that started in
     [since, until]: resolved unless the same customer contacted the program again on the same
     topic in the following 168 hours; provisional within 168 h of the program's latest contact.
-    Only rows whose outcome changes are written. Returns how many changed."""
+    Only rows whose outcome changes are written. Returns how many changed.
+
+    ``skip_batch``: rows this batch just wrote, whose outcome ``precompute_fcr`` already derived
+    exactly; only the other rows of the window can still change."""
     latest = latest_contact(program_id)
     if latest is None:
         return 0
@@ -330,6 +335,7 @@ def derive_fcr(program_id: int, since: dt.datetime, until: dt.datetime) -> int:
             + changed
         )
         params: list[Any] = [horizon, program_id, since, until]
+        skip = "AND i.batch_id IS DISTINCT FROM %s"
     else:
         repeat_window = "j.started_at <= datetime(i.started_at, '+168 hours')"
         update = (
@@ -340,6 +346,7 @@ def derive_fcr(program_id: int, since: dt.datetime, until: dt.datetime) -> int:
             "interactions_interaction.fcr_provisional IS NOT c.provisional)"
         )
         params = [_sqlite_time(horizon), program_id, _sqlite_time(since), _sqlite_time(until)]
+        skip = "AND i.batch_id IS NOT %s"
     computed = (
         "SELECT i.id AS id, CASE WHEN EXISTS (SELECT 1 FROM interactions_interaction j "
         "WHERE j.program_id = i.program_id AND j.customer_hash = i.customer_hash "
@@ -349,6 +356,9 @@ def derive_fcr(program_id: int, since: dt.datetime, until: dt.datetime) -> int:
         "WHERE i.program_id = %s AND i.answered AND i.customer_hash <> '' "
         "AND i.started_at >= %s AND i.started_at <= %s"
     )
+    if skip_batch is not None:
+        computed += f" {skip}"
+        params.append(skip_batch)
     with connection.cursor() as cursor:
         cursor.execute(update.format(computed=computed), params)
         return max(cursor.rowcount, 0)
@@ -359,9 +369,11 @@ def _sqlite_time(value: dt.datetime) -> str:
 
 
 def precompute_fcr(stage: str, program_id: int, latest: dt.datetime) -> None:
-    """Derive FCR for the staged rows of one program before publishing, looking for repeats in
-    the file and in the database, so that publishing writes each row once. ``derive_fcr`` then
-    corrects the few rows this cannot see (rows the batch replaces, older rows it repeats)."""
+    """Derive FCR for the staged rows of one program before publishing, so that publishing
+    writes each row once. Repeats are looked for among the staged rows and among the database's
+    rows that the batch does not replace: exactly the program's contacts once it is published.
+    ``derive_fcr`` then only has to correct the other rows of the window (older contacts this
+    batch repeats, contacts whose latest-contact horizon moved)."""
     horizon = latest - FCR_WINDOW
     repeat = (
         "SELECT 1 FROM {table} j WHERE j.program_id = s.program_id "
@@ -375,15 +387,24 @@ def precompute_fcr(stage: str, program_id: int, latest: dt.datetime) -> None:
         window = "j.started_at <= datetime(s.started_at, '+168 hours')"
         horizon_param = _sqlite_time(horizon)
     in_file = repeat.format(table=f'"{stage}"', window=window)
-    in_database = repeat.format(table="interactions_interaction", window=window)
+    # A database row the batch replaces is represented by its staged version.
+    in_database = repeat.format(table="interactions_interaction", window=window) + (
+        f' AND NOT EXISTS (SELECT 1 FROM "{stage}" k WHERE k.program_id = j.program_id '
+        "AND k.source = j.source AND k.external_id = j.external_id)"
+    )
     with connection.cursor() as cursor:
         cursor.execute(
             f'CREATE INDEX IF NOT EXISTS "{stage}_repeat" ON "{stage}" '
             "(program_id, customer_hash, fcr_topic, started_at)"
         )
         cursor.execute(
+            f'CREATE INDEX IF NOT EXISTS "{stage}_key" ON "{stage}" '
+            "(program_id, source, external_id)"
+        )
+        cursor.execute(
             f'UPDATE "{stage}" AS s SET fcr_derived = CASE WHEN s.answered AND '
             f"s.customer_hash <> '' THEN NOT (EXISTS ({in_file}) OR EXISTS ({in_database})) "
-            "END, fcr_provisional = (s.started_at > %s) WHERE s.program_id = %s",
+            "END, fcr_provisional = (s.answered AND s.customer_hash <> '' AND s.started_at > %s) "
+            "WHERE s.program_id = %s",
             [horizon_param, program_id],
         )

@@ -165,3 +165,72 @@ def test_a_contact_moved_out_of_the_window_no_longer_counts_as_a_repeat(
     assert fcr()["first"] is False
     load(tmp_path, contact("repeat", customer_ref="K1", started_at=at(20)))
     assert fcr() == {"first": True, "repeat": True, "filler": True}
+
+
+def brute_force_fcr() -> dict[str, tuple[bool | None, bool]]:
+    """The definition, row by row in Python: what the set-based SQL must agree with."""
+    import datetime as dt
+
+    rows = list(
+        Interaction.objects.values_list(
+            "external_id", "program_id", "customer_hash", "fcr_topic", "started_at", "answered"
+        )
+    )
+    latest = max(row[4] for row in rows)
+    window = dt.timedelta(hours=168)
+    expected = {}
+    for external_id, program, customer, topic, started, answered in rows:
+        if not answered or not customer:
+            expected[external_id] = (None, False)
+            continue
+        repeated = any(
+            other[1] == program
+            and other[2] == customer
+            and other[3] == topic
+            and started < other[4] <= started + window
+            for other in rows
+        )
+        expected[external_id] = (not repeated, started > latest - window)
+    return expected
+
+
+def test_derived_fcr_equals_the_definition_after_overlapping_imports(
+    world: World, tmp_path: Path
+) -> None:
+    import random
+
+    rng = random.Random(20261127)
+
+    def batch(count: int, prefix: str, reuse: list[str]) -> list[dict[str, str]]:
+        rows = []
+        ids = reuse + [f"{prefix}{number}" for number in range(count)]
+        for external_id in ids:
+            day, hour = rng.randint(1, 20), rng.randint(8, 18)
+            rows.append(
+                contact(
+                    external_id,
+                    customer_ref=rng.choice(["", "K1", "K2", "K3", "K4"]),
+                    call_type=rng.choice(["billing", "outage", ""]),
+                    queue="q",
+                    answered=rng.choice(["true", "true", "true", "false"]),
+                    agent="A1",
+                    started_at=at(day, hour, rng.randint(0, 59)),
+                )
+            )
+        for row in rows:
+            if row["answered"] == "false":
+                row["agent"] = ""
+        return rows
+
+    first = batch(60, "f", [])
+    load(tmp_path, *first)
+    # The second file moves and re-times some of the first file's contacts and adds new ones.
+    moved = [row["external_id"] for row in first[:25]]
+    load(tmp_path, *batch(40, "s", moved))
+    stored = {
+        external_id: (derived, provisional_flag)
+        for external_id, derived, provisional_flag in Interaction.objects.values_list(
+            "external_id", "fcr_derived", "fcr_provisional"
+        )
+    }
+    assert stored == brute_force_fcr()
