@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from django.db.models import QuerySet
-from django.http import FileResponse, Http404, HttpRequest
+from django.http import FileResponse, HttpRequest
 from django.urls import reverse
 from ninja import Field, File, Form, Router, Schema, Status
 from ninja.files import UploadedFile
@@ -17,6 +17,7 @@ from coachloop.core.errors import InvalidInput
 from coachloop.core.pagination import LimitOffset
 from coachloop.ingest import selectors, services
 from coachloop.ingest.models import ImportBatch, OnError, SavedMapping
+from coachloop.ingest.views import error_file_response
 
 router = Router(tags=["imports"])
 PROBLEMS_IN_ANSWER = 100
@@ -182,12 +183,4 @@ def mapping_create(request: HttpRequest, payload: MappingIn) -> Status:
 )
 def import_errors(request: HttpRequest, import_id: int) -> FileResponse:
     """The error file: every rejected row as given, plus ``_row, _column, _value, _expected``."""
-    batch = selectors.batch_get(user=request.user, pk=import_id)
-    if not batch.errors_path or not Path(batch.errors_path).is_file():
-        raise Http404("This import has no error file")
-    return FileResponse(
-        Path(batch.errors_path).open("rb"),
-        as_attachment=True,
-        filename=f"import-{batch.pk}-errors.csv",
-        content_type="text/csv",
-    )
+    return error_file_response(selectors.batch_get(user=request.user, pk=import_id))

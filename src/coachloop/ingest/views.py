@@ -98,7 +98,11 @@ def batch_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_GET
 def batch_errors(request: HttpRequest, pk: int) -> FileResponse:
-    batch = selectors.batch_get(user=request.user, pk=pk)
+    return error_file_response(selectors.batch_get(user=request.user, pk=pk))
+
+
+def error_file_response(batch: ImportBatch) -> FileResponse:
+    """The batch's error file as a download (the page and the API answer the same way)."""
     if not batch.errors_path or not Path(batch.errors_path).is_file():
         raise Http404("This import has no error file")
     return FileResponse(
