@@ -298,64 +298,31 @@ def check_field(
     name = definition.name
     raw = pl.col(name)
     present = raw.is_not_null()
+
+    def flag(mask: pl.Expr, expected: str) -> None:
+        problems.add(problem_rows(frame, mask, column=label, value=raw, expected=expected))
+
     match definition.type:
         case FieldType.TEXT:
-            problems.add(
-                problem_rows(
-                    frame,
-                    present & (raw.str.len_chars() > definition.max_length),
-                    column=label,
-                    value=raw,
-                    expected=definition.expected,
-                )
-            )
+            flag(present & (raw.str.len_chars() > definition.max_length), definition.expected)
             return raw
         case FieldType.CODE:
             code = raw.str.to_lowercase()
-            problems.add(
-                problem_rows(
-                    frame,
-                    present & ~code.str.contains(CODE_PATTERN),
-                    column=label,
-                    value=raw,
-                    expected=definition.expected,
-                )
-            )
+            flag(present & ~code.str.contains(CODE_PATTERN), definition.expected)
             return code
         case FieldType.BOOL:
             parsed = parse_bool(name)
-            problems.add(
-                problem_rows(
-                    frame,
-                    present & parsed.is_null(),
-                    column=label,
-                    value=raw,
-                    expected=definition.expected,
-                )
-            )
+            flag(present & parsed.is_null(), definition.expected)
             return parsed
         case FieldType.CHOICE:
             choice = raw.str.to_lowercase()
-            problems.add(
-                problem_rows(
-                    frame,
-                    present & ~choice.is_in(definition.choices),
-                    column=label,
-                    value=raw,
-                    expected=definition.expected,
-                )
-            )
+            flag(present & ~choice.is_in(definition.choices), definition.expected)
             return choice
         case FieldType.DATE:
             parsed = parse_date(name, spec.format if spec else None)
-            problems.add(
-                problem_rows(
-                    frame,
-                    present & parsed.is_null(),
-                    column=label,
-                    value=raw,
-                    expected="a date as " + (spec.format if spec and spec.format else "YYYY-MM-DD"),
-                )
+            flag(
+                present & parsed.is_null(),
+                "a date as " + (spec.format if spec and spec.format else "YYYY-MM-DD"),
             )
             return parsed
         case FieldType.DURATION:
@@ -369,27 +336,11 @@ def check_field(
                 "hh:mm:ss": "hh:mm:ss",
                 "mm:ss": "mm:ss",
             }[unit]
-            problems.add(
-                problem_rows(
-                    frame,
-                    present & parsed.is_null(),
-                    column=label,
-                    value=raw,
-                    expected=f"a duration in {unit_words}",
-                )
-            )
+            flag(present & parsed.is_null(), f"a duration in {unit_words}")
             out_of_range = (
                 present & parsed.is_not_null() & ((parsed < 0) | (parsed > MAX_DURATION_S))
             )
-            problems.add(
-                problem_rows(
-                    frame,
-                    out_of_range,
-                    column=label,
-                    value=raw,
-                    expected="a duration from 0 to 86,400 seconds",
-                )
-            )
+            flag(out_of_range, "a duration from 0 to 86,400 seconds")
             return pl.when(out_of_range).then(None).otherwise(parsed)
         case FieldType.NPS:
             number = raw.cast(pl.Float64, strict=False)  # "7.0" is a 7

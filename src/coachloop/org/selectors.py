@@ -32,16 +32,18 @@ def _with_current_placement(people: PersonQuerySet, user: AnyUser) -> PersonQuer
     """Annotate each person with their current team and program codes in subqueries, so a
     list of agents costs one query, not one per row. A placement outside the viewer's programs
     is left out: where someone works now is itself a record of that program."""
-    current = Membership.objects.current().filter(person_id=OuterRef("pk")).order_by("-valid_from")
+    current = (
+        Membership.objects.visible_to(user)
+        .current()
+        .filter(person_id=OuterRef("pk"))
+        .order_by("-valid_from")
+    )
     agent_role = (
-        RoleAssignment.objects.active()
+        RoleAssignment.objects.visible_to(user)
+        .active()
         .filter(person_id=OuterRef("pk"), role=Role.AGENT)
         .order_by("-created_at")
     )
-    scope = scope_for(user)
-    if not scope.is_admin:
-        current = current.filter(team__program_id__in=scope.all_program_ids)
-        agent_role = agent_role.filter(program_id__in=scope.all_program_ids)
     return people.annotate(
         current_team_id=Subquery(current.values("team_id")[:1]),
         current_team_code=Subquery(current.values("team__code")[:1]),
