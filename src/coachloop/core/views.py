@@ -28,12 +28,9 @@ def home(request: HttpRequest) -> HttpResponse:
             "team": team,
             "agents": list(org_selectors.team_current_agents(user=request.user, team=team)),
         }
-        for team in org_selectors.team_list(user=request.user).filter(pk__in=scope.lead_team_ids)
+        for team in org_selectors.teams_led(user=request.user)
     ]
-    programs = org_selectors.program_list(user=request.user).prefetch_related("teams")
-    if not scope.is_admin:
-        # The program overview is for the roles that work whole programs (QA, managers).
-        programs = programs.filter(pk__in=scope.program_role_program_ids)
+    programs = org_selectors.programs_overseen(user=request.user)
     return render(
         request,
         "core/home.html",

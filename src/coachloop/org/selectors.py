@@ -130,6 +130,21 @@ def team_list(*, user: AnyUser, program: str | None = None) -> QuerySet[Team]:
     return teams.order_by("program__code", "code")
 
 
+def teams_led(*, user: AnyUser) -> QuerySet[Team]:
+    """The teams the user leads: a lead's home shows each of them."""
+    return team_list(user=user).filter(pk__in=scope_for(user).lead_team_ids)
+
+
+def programs_overseen(*, user: AnyUser) -> QuerySet[Program]:
+    """The programs the user works as a whole (QA, manager; an org admin: all), for the
+    program overview on their home page."""
+    scope = scope_for(user)
+    programs = program_list(user=user).prefetch_related("teams")
+    if scope.is_admin:
+        return programs
+    return programs.filter(pk__in=scope.program_role_program_ids)
+
+
 def team_get(*, user: AnyUser, pk: int) -> Team:
     team = team_list(user=user).filter(pk=pk).first()
     if team is None:
