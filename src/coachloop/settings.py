@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "coachloop.org.apps.OrgConfig",
     "coachloop.interactions.apps.InteractionsConfig",
     "coachloop.ingest.apps.IngestConfig",
+    "coachloop.metrics.apps.MetricsConfig",
     "coachloop.simulator.apps.SimulatorConfig",
     "coachloop.core.apps.OrgAdminConfig",
     "django.contrib.auth",

@@ -60,6 +60,7 @@ from coachloop.ingest.references import (
     load_programs,
 )
 from coachloop.interactions.models import RecomputeMark
+from coachloop.metrics.services import rollups_apply_marks
 from coachloop.org.models import Program
 from coachloop.org.scope import scope_for
 
@@ -523,6 +524,9 @@ def _keep(
 
 
 def _finish(batch: ImportBatch, status: str, started: float) -> ImportBatch:
+    if status == BatchStatus.SUCCEEDED and not batch.dry_run:
+        # CONTRACTS.md: an import leaves KPIs current for what it touched before it exits.
+        rollups_apply_marks()
     batch.status = status
     batch.finished_at = timezone.now()
     batch.seconds = round(time.perf_counter() - started, 3)

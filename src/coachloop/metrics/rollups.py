@@ -1,0 +1,132 @@
+"""Rebuilding the rollup tables from the facts, one program and range of local days at a time.
+
+A rebuild deletes the range's rows and inserts them again with one ``INSERT ... SELECT ...
+GROUP BY`` per table, inside one transaction, so a reader sees the old rows or the new ones and
+never half. The SQL is built from the measure expressions in ``measures.py`` and constant table
+names; values (program id, dates, thresholds) are always parameters.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import connection, transaction
+
+from coachloop.metrics.measures import MEASURE_NAMES, MEASURES
+from coachloop.metrics.models import ExclusionKind
+
+_MEASURE_COLUMNS = ", ".join(MEASURE_NAMES)
+_MEASURE_SUMS = ", ".join(f"SUM({name})" for name in MEASURE_NAMES)
+
+
+@dataclass(frozen=True)
+class DayRange:
+    program_id: int
+    start: dt.date
+    end: dt.date  # inclusive
+
+
+def _exclusion_sql(program_id: int) -> tuple[str, str, list[Any], list[Any]]:
+    """The ``excluded`` flag of a contact and of an activity day under the exclusions in force,
+    with their parameters. A constant 0 when the program has none, which is the usual case."""
+    from coachloop.metrics.models import Exclusion
+
+    in_force = Exclusion.objects.in_force().filter(program_id=program_id)
+    if not in_force.exists():
+        return "0", "0", [], []
+    contact_sql = (
+        "CASE WHEN EXISTS (SELECT 1 FROM metrics_exclusion e WHERE e.program_id = i.program_id "
+        "AND e.reverted_at IS NULL AND e.kind IN (%s, %s) "
+        'AND i.local_date BETWEEN e.start AND e."end" '
+        "AND (e.kind = %s OR e.queue = i.queue)) "
+        "OR EXISTS (SELECT 1 FROM metrics_excludedcontact c JOIN metrics_exclusion e "
+        "ON e.id = c.exclusion_id WHERE c.interaction_id = i.id AND e.reverted_at IS NULL) "
+        "THEN 1 ELSE 0 END"
+    )
+    contact_params: list[Any] = [ExclusionKind.DAY, ExclusionKind.QUEUE, ExclusionKind.DAY]
+    activity_sql = (
+        "CASE WHEN EXISTS (SELECT 1 FROM metrics_exclusion e WHERE e.program_id = d.program_id "
+        "AND e.reverted_at IS NULL AND e.kind = %s "
+        'AND d.date BETWEEN e.start AND e."end") THEN 1 ELSE 0 END'
+    )
+    return contact_sql, activity_sql, contact_params, [ExclusionKind.DAY]
+
+
+def _daily_inserts(program_id: int, start: dt.date, end: dt.date) -> list[tuple[str, list[Any]]]:
+    contact_excluded, activity_excluded, contact_params, activity_params = _exclusion_sql(
+        program_id
+    )
+    contact_values = ", ".join(f"{m.contact_sql} AS {m.name}" for m in MEASURES)
+    activity_values = ", ".join(f"{m.activity_sql} AS {m.name}" for m in MEASURES)
+    dims = "program_id, date, team_id, agent_id, queue, channel, call_type, excluded"
+    contacts = (
+        f"INSERT INTO metrics_dailyrollup ({dims}, {_MEASURE_COLUMNS}) "
+        f"SELECT {dims}, {_MEASURE_SUMS} FROM ("
+        "SELECT i.program_id, i.local_date AS date, i.team_id, i.agent_id, i.queue, i.channel, "
+        f"i.call_type, ({contact_excluded}) = 1 AS excluded, {contact_values} "
+        "FROM interactions_interaction i JOIN org_program p ON p.id = i.program_id "
+        "WHERE i.program_id = %s AND i.local_date BETWEEN %s AND %s"
+        f") facts GROUP BY {dims}"
+    )
+    activity = (
+        f"INSERT INTO metrics_dailyrollup ({dims}, {_MEASURE_COLUMNS}) "
+        f"SELECT {dims}, {_MEASURE_SUMS} FROM ("
+        "SELECT d.program_id, d.date, d.team_id, d.agent_id, '' AS queue, '' AS channel, "
+        f"'' AS call_type, ({activity_excluded}) = 1 AS excluded, {activity_values} "
+        "FROM interactions_agentday d WHERE d.program_id = %s AND d.date BETWEEN %s AND %s"
+        f") facts GROUP BY {dims}"
+    )
+    return [
+        (contacts, [*contact_params, program_id, start, end]),
+        (activity, [*activity_params, program_id, start, end]),
+    ]
+
+
+def _coarse_inserts(program_id: int, start: dt.date, end: dt.date) -> list[tuple[str, list[Any]]]:
+    agent_dims = "program_id, date, team_id, agent_id"
+    program_dims = "program_id, date, queue, channel, call_type, excluded"
+    where = "program_id = %s AND date BETWEEN %s AND %s"
+    return [
+        (
+            f"INSERT INTO metrics_agentdaily ({agent_dims}, {_MEASURE_COLUMNS}) "
+            f"SELECT {agent_dims}, {_MEASURE_SUMS} FROM metrics_dailyrollup "
+            f"WHERE {where} AND agent_id IS NOT NULL AND NOT excluded "
+            f"GROUP BY {agent_dims}",
+            [program_id, start, end],
+        ),
+        (
+            f"INSERT INTO metrics_programdaily ({program_dims}, {_MEASURE_COLUMNS}) "
+            f"SELECT {program_dims}, {_MEASURE_SUMS} FROM metrics_dailyrollup "
+            f"WHERE {where} GROUP BY {program_dims}",
+            [program_id, start, end],
+        ),
+    ]
+
+
+def range_rebuild(days: DayRange) -> None:
+    """Replace every rollup row of the program's days in ``days``."""
+    params: list[Any] = [days.program_id, days.start, days.end]
+    where = "WHERE program_id = %s AND date BETWEEN %s AND %s"
+    with transaction.atomic(), connection.cursor() as cursor:
+        for table in ("metrics_dailyrollup", "metrics_agentdaily", "metrics_programdaily"):
+            cursor.execute(f"DELETE FROM {table} {where}", params)
+        for sql, values in _daily_inserts(days.program_id, days.start, days.end):
+            cursor.execute(sql, values)
+        for sql, values in _coarse_inserts(days.program_id, days.start, days.end):
+            cursor.execute(sql, values)
+
+
+def contiguous_ranges(
+    program_id: int, dates: list[dt.date], *, gap_days: int = 3
+) -> list[DayRange]:
+    """Group marked days into few ranges: rebuilding a couple of unmarked days in between is
+    cheaper than another round of statements."""
+    ranges: list[DayRange] = []
+    for day in sorted(set(dates)):
+        if ranges and (day - ranges[-1].end).days <= gap_days:
+            ranges[-1] = DayRange(program_id, ranges[-1].start, day)
+        else:
+            ranges.append(DayRange(program_id, day, day))
+    return ranges

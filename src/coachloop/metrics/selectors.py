@@ -1,0 +1,543 @@
+"""Reads of KPIs. Each page or endpoint costs a handful of grouped queries over the rollups
+(never one per agent); ``kpis.py`` turns the sums into values, intervals and flags.
+
+Callers resolve the subject (agent, team, program) through the org selectors first, so scope is
+decided there; every query here is then bounded to that subject's program.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import statistics
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from django.db.models import Model, Q, Sum
+
+from coachloop.metrics import kpis, stats
+from coachloop.metrics.kpis import FILTER_DIMENSIONS, Kpi, Sums
+from coachloop.metrics.models import (
+    AgentDaily,
+    DailyRollup,
+    Exclusion,
+    Level,
+    MetricDefinition,
+    PeerPrior,
+    ProgramDaily,
+    Target,
+)
+from coachloop.org.models import Person, Program, Team
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+
+    AnyUser = AbstractBaseUser | AnonymousUser
+
+DIMENSIONS = list(FILTER_DIMENSIONS)
+Dims = dict[str, Any]
+Rows = list[tuple[Dims, dict[str, float]]]
+
+
+class UnknownMetric(ValueError):
+    pass
+
+
+# --- definitions, targets, priors ------------------------------------------------------------
+
+
+def definitions_for(program: Program, slugs: Sequence[str] | None = None) -> list[MetricDefinition]:
+    """The program's metrics, or the named ones in the order given (an unknown slug raises)."""
+    available = MetricDefinition.objects.for_program(program)
+    if not slugs:
+        return available
+    by_slug = {d.slug: d for d in available}
+    unknown = [slug for slug in slugs if slug not in by_slug]
+    if unknown:
+        raise UnknownMetric(
+            f"Unknown metric {', '.join(unknown)}; this program has: {', '.join(by_slug)}"
+        )
+    return [by_slug[slug] for slug in dict.fromkeys(slugs)]
+
+
+class TargetBook:
+    """The program's targets in memory (a handful of rows), answering "which target applied to
+    this metric, team and tenure on that day"."""
+
+    def __init__(self, program: Program) -> None:
+        self.targets = list(Target.objects.filter(program=program).order_by("effective_from"))
+
+    def target(
+        self,
+        metric: str,
+        *,
+        on: dt.date,
+        team_id: int | None = None,
+        tenure_days: int | None = None,
+    ) -> Target | None:
+        best: tuple[int, dt.date, int] | None = None
+        chosen: Target | None = None
+        for target in self.targets:
+            if target.metric != metric or target.effective_from > on:
+                continue
+            if target.team_id is not None and target.team_id != team_id:
+                continue
+            banded = target.tenure_min_days is not None or target.tenure_max_days is not None
+            if banded:
+                if tenure_days is None:
+                    continue
+                if target.tenure_min_days is not None and tenure_days < target.tenure_min_days:
+                    continue
+                if target.tenure_max_days is not None and tenure_days >= target.tenure_max_days:
+                    continue
+            rank = (2 * (target.team_id is not None) + banded, target.effective_from, target.pk)
+            if best is None or rank > best:
+                best, chosen = rank, target
+        return chosen
+
+
+def priors_for(program: Program) -> dict[str, PeerPrior]:
+    return {prior.metric: prior for prior in PeerPrior.objects.filter(program=program)}
+
+
+# --- grouped sums ----------------------------------------------------------------------------
+
+
+def grouped_sums(
+    model: type[Model], where: Q, group: Sequence[str], measures: Iterable[str]
+) -> Rows:
+    """SUM of each measure over the rows matching ``where``, per distinct ``group`` values."""
+    names = sorted(set(measures))
+    annotations = {f"m__{name}": Sum(name) for name in names}
+    queryset = model._default_manager.filter(where)
+    if not group:
+        totals = queryset.aggregate(**annotations)
+        return [({}, {name: float(totals[f"m__{name}"] or 0.0) for name in names})]
+    rows: Rows = []
+    for row in queryset.values(*group).annotate(**annotations).order_by():
+        rows.append(
+            (
+                {key: row[key] for key in group},
+                {name: float(row[f"m__{name}"] or 0.0) for name in names},
+            )
+        )
+    return rows
+
+
+def _window(start: dt.date, end: dt.date) -> Q:
+    return Q(date__gte=start, date__lte=end)
+
+
+def total_for(definition: MetricDefinition, rows: Rows, *, include_excluded: bool = False) -> Sums:
+    total: dict[str, float] = {}
+    for dims, sums in rows:
+        if dims.get("excluded") and not include_excluded:
+            continue
+        if kpis.matches(definition, dims):
+            kpis.add_sums(total, sums)
+    return total
+
+
+def by_call_type(definition: MetricDefinition, rows: Rows) -> dict[str, dict[str, float]]:
+    result: dict[str, dict[str, float]] = defaultdict(dict)
+    for dims, sums in rows:
+        if dims.get("excluded") or not kpis.matches(definition, dims):
+            continue
+        kpis.add_sums(result[dims.get("call_type") or ""], sums)
+    return dict(result)
+
+
+@dataclass
+class Peers:
+    """A program's totals over a window, per (queue, channel, call type, excluded), and the
+    spread of agents' values from the last recompute: what shrinkage and case mix compare to."""
+
+    program: Program
+    rows: Rows
+    priors: dict[str, PeerPrior]
+
+    def prior(self, definition: MetricDefinition) -> stats.Prior | None:
+        stored = self.priors.get(definition.slug)
+        if stored is None:
+            return None
+        pooled = kpis.observe(definition, total_for(definition, self.rows)).value
+        return stats.Prior(pooled if pooled is not None else stored.mean, stored.between_variance)
+
+    def by_call_type(self, definition: MetricDefinition) -> dict[str, dict[str, float]]:
+        return by_call_type(definition, self.rows)
+
+    def value(self, definition: MetricDefinition) -> float | None:
+        include = definition.level == Level.QUEUE
+        return kpis.observe(
+            definition, total_for(definition, self.rows, include_excluded=include)
+        ).value
+
+
+def peers_for(
+    program: Program, start: dt.date, end: dt.date, definitions: Sequence[MetricDefinition]
+) -> Peers:
+    rows = grouped_sums(
+        ProgramDaily,
+        Q(program=program) & _window(start, end),
+        [*DIMENSIONS, "excluded"],
+        kpis.measures_of(definitions) | {"fcr_provisional"},
+    )
+    return Peers(program=program, rows=rows, priors=priors_for(program))
+
+
+# --- one subject -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Subject:
+    kind: str  # "agent" | "team" | "program"
+    program: Program
+    agent_id: int | None = None
+    team_id: int | None = None
+    hire_date: dt.date | None = None
+
+    def where(self) -> Q:
+        if self.kind == "agent":
+            return Q(program=self.program, agent_id=self.agent_id, excluded=False)
+        if self.kind == "team":
+            return Q(program=self.program, team_id=self.team_id, excluded=False)
+        return Q(program=self.program)
+
+    @property
+    def model(self) -> type[Model]:
+        return ProgramDaily if self.kind == "program" else DailyRollup
+
+    def tenure_on(self, day: dt.date) -> int | None:
+        return (day - self.hire_date).days if self.hire_date else None
+
+
+def subject_for_agent(agent: Person, program: Program) -> Subject:
+    return Subject("agent", program, agent_id=agent.pk, hire_date=agent.hire_date)
+
+
+def subject_for_team(team: Team) -> Subject:
+    return Subject("team", team.program, team_id=team.pk)
+
+
+def subject_for_program(program: Program) -> Subject:
+    return Subject("program", program)
+
+
+@dataclass
+class KpiReport:
+    subject: Subject
+    start: dt.date
+    end: dt.date
+    metrics: list[Kpi]
+    series: list[tuple[dt.date, list[Kpi]]] | None = None
+    exclusions: list[Exclusion] = field(default_factory=list)
+
+    def by_slug(self) -> dict[str, Kpi]:
+        return {kpi.slug: kpi for kpi in self.metrics}
+
+
+def _subject_kpi(
+    definition: MetricDefinition,
+    subject: Subject,
+    rows: Rows,
+    peers: Peers,
+    book: TargetBook,
+    *,
+    on: dt.date,
+    team_id: int | None,
+    with_case_mix: bool = True,
+) -> Kpi:
+    queue_metric = definition.level == Level.QUEUE
+    if queue_metric and subject.kind != "program":
+        sums: Sums = {}  # queue metrics belong to the program and its queues, not to people
+    else:
+        sums = total_for(definition, rows, include_excluded=queue_metric)
+    expected = None
+    if with_case_mix and definition.case_mix and subject.kind != "program":
+        expected = kpis.expected_from_mix(
+            definition, by_call_type(definition, rows), peers.by_call_type(definition)
+        )
+    kpi = kpis.kpi_from_sums(
+        definition,
+        sums,
+        prior=peers.prior(definition) if subject.kind == "agent" else None,
+        target=book.target(
+            definition.slug, on=on, team_id=team_id, tenure_days=subject.tenure_on(on)
+        ),
+        expected=expected,
+    )
+    kpi.peer_value = peers.value(definition)
+    return kpi
+
+
+def kpi_report(
+    *,
+    subject: Subject,
+    start: dt.date,
+    end: dt.date,
+    definitions: Sequence[MetricDefinition],
+    granularity: str | None = None,
+    team_id: int | None = None,
+) -> KpiReport:
+    """The KPIs of one agent, team or program over [start, end], with a series per day, week
+    (starting on the program's first weekday) or month when ``granularity`` is given."""
+    measures = kpis.measures_of(definitions) | {"fcr_provisional"}
+    peers = peers_for(subject.program, start, end, definitions)
+    book = TargetBook(subject.program)
+    team_id = team_id if team_id is not None else subject.team_id
+    group = [*DIMENSIONS, "excluded"] if subject.kind == "program" else DIMENSIONS
+    if subject.kind == "program":
+        rows = peers.rows
+    else:
+        rows = grouped_sums(subject.model, subject.where() & _window(start, end), group, measures)
+    report = KpiReport(
+        subject=subject,
+        start=start,
+        end=end,
+        metrics=[
+            _subject_kpi(d, subject, rows, peers, book, on=end, team_id=team_id)
+            for d in definitions
+        ],
+        exclusions=list(exclusions_overlapping(subject.program, start, end)),
+    )
+    if granularity:
+        daily = grouped_sums(
+            subject.model, subject.where() & _window(start, end), ["date", *group], measures
+        )
+        buckets: dict[dt.date, Rows] = defaultdict(list)
+        for dims, sums in daily:
+            buckets[period_start(dims["date"], granularity, subject.program)].append((dims, sums))
+        report.series = []
+        for begins in periods(start, end, granularity, subject.program):
+            ends = min(period_end(begins, granularity), end)
+            report.series.append(
+                (
+                    begins,
+                    [
+                        _subject_kpi(
+                            d,
+                            subject,
+                            buckets.get(begins, []),
+                            peers,
+                            book,
+                            on=ends,
+                            team_id=team_id,
+                            with_case_mix=False,
+                        )
+                        for d in definitions
+                    ],
+                )
+            )
+    return report
+
+
+# --- periods ---------------------------------------------------------------------------------
+
+
+def week_start(day: dt.date, program: Program) -> dt.date:
+    return day - dt.timedelta(days=(day.weekday() - program.first_weekday) % 7)
+
+
+def period_start(day: dt.date, granularity: str, program: Program) -> dt.date:
+    if granularity == "week":
+        return week_start(day, program)
+    if granularity == "month":
+        return day.replace(day=1)
+    return day
+
+
+def period_end(begins: dt.date, granularity: str) -> dt.date:
+    if granularity == "week":
+        return begins + dt.timedelta(days=6)
+    if granularity == "month":
+        following = (begins.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+        return following - dt.timedelta(days=1)
+    return begins
+
+
+def periods(start: dt.date, end: dt.date, granularity: str, program: Program) -> list[dt.date]:
+    found: list[dt.date] = []
+    current = period_start(start, granularity, program)
+    while current <= end:
+        found.append(current)
+        current = period_end(current, granularity) + dt.timedelta(days=1)
+    return found
+
+
+def latest_day(program: Program) -> dt.date | None:
+    """The last local day with any rolled-up facts: "this week" is relative to it, so a demo
+    or an export that stops a few days ago still shows data."""
+    row = ProgramDaily.objects.filter(program=program).order_by("-date").values("date").first()
+    return row["date"] if row else None
+
+
+def exclusions_overlapping(program: Program, start: dt.date, end: dt.date) -> Iterable[Exclusion]:
+    return (
+        Exclusion.objects.in_force()
+        .filter(program=program, start__lte=end, end__gte=start)
+        .order_by("start", "pk")
+    )
+
+
+# --- many agents at once ---------------------------------------------------------------------
+
+
+@dataclass
+class AgentRow:
+    agent: Person
+    kpis: dict[str, Kpi]
+    weekly: dict[str, list[float | None]] = field(default_factory=dict)
+
+
+@dataclass
+class TeamDashboard:
+    team: Team
+    start: dt.date
+    end: dt.date
+    definitions: list[MetricDefinition]
+    rows: list[AgentRow]
+    total: dict[str, Kpi]
+    weeks: list[dt.date]
+    exclusions: list[Exclusion]
+
+
+SPARK_WEEKS = 13
+
+
+def team_dashboard(
+    *,
+    team: Team,
+    agents: Sequence[Person],
+    start: dt.date,
+    end: dt.date,
+    definitions: Sequence[MetricDefinition],
+) -> TeamDashboard:
+    """One row per current agent (their contacts in the team's program, whichever team they
+    were on), the team's own total (contacts attributed to the team at the time), and each
+    agent's weekly values over the 13 weeks ending with the period."""
+    program = team.program
+    definitions = [d for d in definitions if d.level != Level.QUEUE]
+    measures = kpis.measures_of(definitions) | {"fcr_provisional"}
+    peers = peers_for(program, start, end, definitions)
+    book = TargetBook(program)
+    agent_ids = [agent.pk for agent in agents]
+    per_agent: dict[int, Rows] = defaultdict(list)
+    for dims, sums in grouped_sums(
+        DailyRollup,
+        Q(program=program, agent_id__in=agent_ids, excluded=False) & _window(start, end),
+        ["agent_id", *DIMENSIONS],
+        measures,
+    ):
+        per_agent[dims["agent_id"]].append((dims, sums))
+    team_rows = grouped_sums(
+        DailyRollup,
+        Q(program=program, team=team, excluded=False) & _window(start, end),
+        DIMENSIONS,
+        measures,
+    )
+    team_subject = subject_for_team(team)
+    total = {
+        d.slug: _subject_kpi(d, team_subject, team_rows, peers, book, on=end, team_id=team.pk)
+        for d in definitions
+    }
+    weeks = periods(end - dt.timedelta(weeks=SPARK_WEEKS - 1), end, "week", program)
+    weekly = _weekly_values(program, agent_ids, weeks, end, definitions)
+    rows = []
+    for agent in agents:
+        subject = subject_for_agent(agent, program)
+        rows.append(
+            AgentRow(
+                agent=agent,
+                kpis={
+                    d.slug: _subject_kpi(
+                        d,
+                        subject,
+                        per_agent.get(agent.pk, []),
+                        peers,
+                        book,
+                        on=end,
+                        team_id=team.pk,
+                    )
+                    for d in definitions
+                },
+                weekly=weekly.get(agent.pk, {}),
+            )
+        )
+    return TeamDashboard(
+        team=team,
+        start=start,
+        end=end,
+        definitions=list(definitions),
+        rows=rows,
+        total=total,
+        weeks=weeks,
+        exclusions=list(exclusions_overlapping(program, start, end)),
+    )
+
+
+def _weekly_values(
+    program: Program,
+    agent_ids: Sequence[int],
+    weeks: Sequence[dt.date],
+    end: dt.date,
+    definitions: Sequence[MetricDefinition],
+) -> dict[int, dict[str, list[float | None]]]:
+    """Each agent's observed weekly value per metric without filters (from AgentDaily)."""
+    plain = [d for d in definitions if not d.filters]
+    if not weeks or not plain:
+        return {}
+    per_week: dict[tuple[int, dt.date], dict[str, float]] = defaultdict(dict)
+    for dims, sums in grouped_sums(
+        AgentDaily,
+        Q(program=program, agent_id__in=agent_ids) & _window(weeks[0], end),
+        ["agent_id", "date"],
+        kpis.measures_of(plain),
+    ):
+        kpis.add_sums(per_week[(dims["agent_id"], week_start(dims["date"], program))], sums)
+    result: dict[int, dict[str, list[float | None]]] = {}
+    for agent_id in agent_ids:
+        result[agent_id] = {
+            d.slug: [kpis.observe(d, per_week.get((agent_id, w), {})).value for w in weeks]
+            for d in plain
+        }
+    return result
+
+
+def agent_values(
+    *,
+    program: Program,
+    start: dt.date,
+    end: dt.date,
+    definitions: Sequence[MetricDefinition],
+    agent_ids: Sequence[int] | None = None,
+) -> dict[int, dict[str, kpis.Observation]]:
+    """Every agent's observed value per metric without filters over the window (AgentDaily):
+    distributions, percentiles and team medians."""
+    plain = [d for d in definitions if not d.filters and d.level != Level.QUEUE]
+    where = Q(program=program) & _window(start, end)
+    if agent_ids is not None:
+        where &= Q(agent_id__in=list(agent_ids))
+    result: dict[int, dict[str, kpis.Observation]] = {}
+    for dims, sums in grouped_sums(AgentDaily, where, ["agent_id"], kpis.measures_of(plain)):
+        result[dims["agent_id"]] = {d.slug: kpis.observe(d, sums) for d in plain}
+    return result
+
+
+MIN_GROUP = 5  # aggregates of fewer agents are not shown (CONTRACTS.md, Visibility)
+
+
+def median_of(values: Iterable[float | None]) -> float | None:
+    present = [v for v in values if v is not None]
+    return statistics.median(present) if len(present) >= MIN_GROUP else None
+
+
+def percentile_better_than(
+    definition: MetricDefinition, value: float | None, others: Iterable[float | None]
+) -> float | None:
+    """The share of the program's other agents this value is better than, 0-100."""
+    present = [v for v in others if v is not None]
+    if value is None or len(present) < MIN_GROUP:
+        return None
+    better = sum(1 for other in present if kpis.is_worse(definition, other, value))
+    return 100.0 * better / len(present)
