@@ -7,6 +7,8 @@ from ninja import NinjaAPI
 from coachloop.core.api import BearerToken, BrowserSession, install_error_envelope
 from coachloop.core.api import router as core_router
 from coachloop.ingest.api import router as ingest_router
+from coachloop.interactions.api import router as interactions_router
+from coachloop.metrics.api import router as metrics_router
 from coachloop.org.api import router as org_router
 
 api = NinjaAPI(
@@ -21,3 +23,5 @@ install_error_envelope(api)
 api.add_router("/", core_router)
 api.add_router("/", org_router)
 api.add_router("/", ingest_router)
+api.add_router("/", metrics_router)
+api.add_router("/", interactions_router)

@@ -12,6 +12,8 @@ urlpatterns = [
     path("", include("coachloop.core.urls")),
     path("", include("coachloop.org.urls")),
     path("", include("coachloop.ingest.urls")),
+    path("", include("coachloop.interactions.urls")),
+    path("", include("coachloop.metrics.urls")),
     path("accounts/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),

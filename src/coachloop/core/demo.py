@@ -8,6 +8,7 @@ login per person to ``demo-logins.json`` (one password per role, hashed once).
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import secrets
@@ -22,6 +23,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
 from django.db import transaction
+from django.utils import timezone
 
 from coachloop.core.jobs import job_run_inline
 from coachloop.org import services as org
@@ -100,7 +102,7 @@ def build_demo(
     stage("simulate", started)
 
     started = time.perf_counter()
-    _create_programs()
+    _create_programs(targets_from=timezone.localdate() - dt.timedelta(days=days + 1))
     stage("programs", started)
     for kind, name in IMPORTS:
         started = time.perf_counter()
@@ -115,19 +117,66 @@ def build_demo(
     return report
 
 
-def _create_programs() -> None:
-    """The simulator's programs with their names, channels and time zones (a roster import
-    would create them too, but in UTC and named by their codes)."""
+# Targets a client might set: (metric, target, well-off-target threshold); AHT per program.
+DEMO_TARGETS: tuple[tuple[str, float, float | None], ...] = (
+    ("fcr", 0.72, 0.62),
+    ("csat", 0.75, 0.65),
+    ("transfer_rate", 0.10, 0.15),
+    ("escalation_rate", 0.07, 0.10),
+    ("adherence", 0.90, 0.85),
+    ("attendance", 0.93, 0.85),
+    ("service_level", 0.80, 0.70),
+    ("asa", 30.0, 60.0),
+    ("abandon_rate", 0.06, 0.10),
+    ("qa_score", 85.0, 75.0),
+)
+DEMO_AHT = {"care": 360.0, "chat": 900.0, "billing": 420.0}
+
+
+def _create_programs(*, targets_from: dt.date) -> None:
+    """The simulator's programs with their names, channels, time zones and targets (a roster
+    import would create them too, but in UTC, named by their codes and without targets)."""
+    from coachloop.metrics.services import target_set
     from coachloop.simulator.catalog import PROGRAMS
 
     org.organization_rename(name="Northwind Contact Services", by=None)
     for program in PROGRAMS:
-        org.program_create(
+        created = org.program_create(
             code=program.key,
             name=program.name,
             client=program.name,
             channels=[channel for channel, _ in program.channel_mix],
             timezone=program.timezone,
+            by=None,
+        )
+        aht = DEMO_AHT.get(program.key, 420.0)
+        for metric, value, threshold in (*DEMO_TARGETS, ("aht", aht, aht * 1.15)):
+            target_set(
+                program=created,
+                metric=metric,
+                value=value,
+                threshold=threshold,
+                effective_from=targets_from,
+                by=None,
+            )
+        # New hires ramp up: a looser AHT target for their first 90 days.
+        target_set(
+            program=created,
+            metric="aht",
+            value=aht * 1.2,
+            threshold=aht * 1.4,
+            tenure_min_days=0,
+            tenure_max_days=90,
+            effective_from=targets_from,
+            by=None,
+        )
+        target_set(
+            program=created,
+            metric="occupancy",
+            value=0.50,
+            upper=0.85,
+            threshold=0.40,
+            effective_from=targets_from,
             by=None,
         )
 

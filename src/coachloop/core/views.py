@@ -9,6 +9,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET
 
 from coachloop.core.errors import error_body
+from coachloop.metrics import views as kpi_views
 from coachloop.org import selectors as org_selectors
 from coachloop.org.models import Role
 from coachloop.org.scope import scope_for
@@ -23,18 +24,18 @@ def home(request: HttpRequest) -> HttpResponse:
     only_agent = scope.roles == {Role.AGENT.value} and scope.person_id is not None
     if only_agent:
         return redirect("org:agent", pk=scope.person_id)
-    led_teams = [
-        {
-            "team": team,
-            "agents": list(org_selectors.team_current_agents(user=request.user, team=team)),
-        }
-        for team in org_selectors.teams_led(user=request.user)
-    ]
+    led_teams = list(org_selectors.teams_led(user=request.user))
+    # A lead's home is their team's dashboard; a lead of several teams picks one with ?team=.
+    chosen = next((t for t in led_teams if str(t.pk) == request.GET.get("team")), None)
+    dashboard = (
+        kpi_views.team_dashboard_context(request, chosen or led_teams[0]) if led_teams else {}
+    )
     programs = org_selectors.programs_overseen(user=request.user)
     return render(
         request,
         "core/home.html",
         {
+            **dashboard,
             "scope": scope,
             "led_teams": led_teams,
             "programs": programs,

@@ -125,6 +125,19 @@ class Interaction(models.Model):
     def __str__(self) -> str:
         return f"{self.program_id}/{self.external_id}"
 
+    @property
+    def handle_s(self) -> float | None:
+        """Talk + hold + after-call work, as AHT counts it (None when talk is unknown)."""
+        if not self.answered or self.talk_s is None:
+            return None
+        return self.talk_s + (self.hold_s or 0) + (self.acw_s or 0)
+
+    @property
+    def recording_link(self) -> str | None:
+        """The recording URL when it is a web address (never a javascript: or data: one)."""
+        url = self.recording_url.strip()
+        return url if url.lower().startswith(("https://", "http://")) else None
+
 
 class AgentDayQuerySet(models.QuerySet["AgentDay"]):
     def visible_to(self, user: AnyUser) -> AgentDayQuerySet:

@@ -6,7 +6,9 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from django.db.models import Count, Max
+from django.db.models import Count, Max, QuerySet
+from django.db.models.functions import Coalesce
+from django.http import Http404
 
 from coachloop.interactions.models import Interaction
 
@@ -32,3 +34,64 @@ def agent_contact_summary(
         .aggregate(handled=Count("id"), latest=Max("local_date"))
     )
     return ContactSummary(handled=totals["handled"] or 0, latest=totals["latest"])
+
+
+@dataclass(frozen=True)
+class InteractionFilters:
+    agent: int | None = None
+    team: int | None = None
+    program: int | None = None
+    start: dt.date | None = None
+    end: dt.date | None = None
+    call_type: str | None = None
+    queue: str | None = None
+    channel: str | None = None
+    resolved: bool | None = None  # the FCR outcome: the source flag, else the derived one
+    answered: bool | None = None
+    transferred: bool | None = None
+    escalated: bool | None = None
+    surveyed: bool | None = None  # has a CSAT response
+    csat_top2: bool | None = None
+
+
+def interaction_list(
+    *, user: AbstractBaseUser | AnonymousUser, filters: InteractionFilters
+) -> QuerySet[Interaction]:
+    """The contacts behind a number, newest first: every KPI cell links here with the filters
+    that select its records."""
+    contacts = Interaction.objects.visible_to(user).select_related("agent", "program", "team")
+    exact = {
+        "agent_id": filters.agent,
+        "team_id": filters.team,
+        "program_id": filters.program,
+        "local_date__gte": filters.start,
+        "local_date__lte": filters.end,
+        "call_type": filters.call_type,
+        "queue": filters.queue,
+        "channel": filters.channel,
+        "answered": filters.answered,
+        "transferred": filters.transferred,
+        "escalated": filters.escalated,
+        "csat_top2": filters.csat_top2,
+    }
+    contacts = contacts.filter(**{k: v for k, v in exact.items() if v is not None})
+    if filters.surveyed is not None:
+        contacts = contacts.filter(csat_norm__isnull=not filters.surveyed)
+    if filters.resolved is not None:
+        outcome = Coalesce("resolved", "fcr_derived")
+        contacts = contacts.alias(fcr_outcome=outcome).filter(
+            answered=True, fcr_outcome=filters.resolved
+        )
+    return contacts.order_by("-started_at", "-pk")
+
+
+def interaction_get(*, user: AbstractBaseUser | AnonymousUser, pk: int) -> Interaction:
+    contact = (
+        Interaction.objects.visible_to(user)
+        .select_related("agent", "program", "team")
+        .filter(pk=pk)
+        .first()
+    )
+    if contact is None:
+        raise Http404("No such interaction")
+    return contact

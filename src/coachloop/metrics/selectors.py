@@ -541,3 +541,157 @@ def percentile_better_than(
         return None
     better = sum(1 for other in present if kpis.is_worse(definition, other, value))
     return 100.0 * better / len(present)
+
+
+# --- periods people choose -------------------------------------------------------------------
+
+PERIODS = {"week": "This week", "4w": "Last 4 weeks", "13w": "Last 13 weeks", "custom": "Custom"}
+DEFAULT_PERIOD = "4w"
+MAX_WINDOW_DAYS = 3 * 366
+
+
+class BadPeriod(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class Period:
+    key: str
+    start: dt.date
+    end: dt.date
+
+    @property
+    def label(self) -> str:
+        return PERIODS.get(self.key, "Custom")
+
+    @property
+    def days(self) -> int:
+        return (self.end - self.start).days + 1
+
+
+def period_resolve(
+    program: Program,
+    *,
+    key: str | None = None,
+    start: dt.date | None = None,
+    end: dt.date | None = None,
+) -> Period:
+    """A named period ("week", "4w", "13w") ending with the program's latest day of data (today
+    when there is none), or a custom start and end. Weeks start on the program's first weekday;
+    "this week" is the week holding the latest day."""
+    if start is not None or end is not None or key == "custom":
+        if start is None or end is None:
+            raise BadPeriod("A custom period needs both start and end (YYYY-MM-DD)")
+        if end < start:
+            raise BadPeriod(f"end {end} is before start {start}")
+        if (end - start).days + 1 > MAX_WINDOW_DAYS:
+            raise BadPeriod(f"A period is at most {MAX_WINDOW_DAYS} days")
+        return Period("custom", start, end)
+    key = key or DEFAULT_PERIOD
+    if key not in PERIODS:
+        raise BadPeriod(f"Unknown period {key!r}: one of {', '.join(PERIODS)}")
+    last = latest_day(program) or dt.date.today()
+    this_week = week_start(last, program)
+    weeks = {"week": 1, "4w": 4, "13w": 13}[key]
+    return Period(key, this_week - dt.timedelta(weeks=weeks - 1), last)
+
+
+def agent_program(*, user: AnyUser, agent: Person) -> Program | None:
+    """The program an agent's KPIs are read in: where they work now (as the viewer may see)."""
+    code = getattr(agent, "program_code", None)
+    if not code:
+        return None
+    return Program.objects.visible_to(user).filter(code=code).first()
+
+
+def team_kpis_side_by_side(
+    *,
+    program: Program,
+    teams: Sequence[Team],
+    start: dt.date,
+    end: dt.date,
+    definitions: Sequence[MetricDefinition],
+) -> list[tuple[Team, dict[str, Kpi]]]:
+    """Each team's KPIs (contacts attributed to the team at the time) in one grouped query.
+    Metrics with filters need the finer rollup and are left empty here."""
+    plain = [d for d in definitions if not d.filters]
+    per_team: dict[int, dict[str, float]] = {}
+    for dims, sums in grouped_sums(
+        AgentDaily,
+        Q(program=program, team_id__in=[t.pk for t in teams]) & _window(start, end),
+        ["team_id"],
+        kpis.measures_of(plain),
+    ):
+        per_team[dims["team_id"]] = sums
+    book = TargetBook(program)
+    return [
+        (
+            team,
+            {
+                d.slug: kpis.kpi_from_sums(
+                    d,
+                    per_team.get(team.pk, {}) if not d.filters else {},
+                    prior=None,
+                    target=book.target(d.slug, on=end, team_id=team.pk),
+                )
+                for d in definitions
+            },
+        )
+        for team in teams
+    ]
+
+
+def queue_breakdown(
+    *, program: Program, start: dt.date, end: dt.date, definitions: Sequence[MetricDefinition]
+) -> list[tuple[str, list[Kpi]]]:
+    """Queue metrics per queue, excluded contacts included (the customers did call)."""
+    if not definitions:
+        return []
+    peers = peers_for(program, start, end, definitions)
+    per_queue: dict[str, Rows] = defaultdict(list)
+    for dims, sums in peers.rows:
+        per_queue[dims.get("queue") or ""].append((dims, sums))
+    book = TargetBook(program)
+    return [
+        (
+            queue,
+            [
+                kpis.kpi_from_sums(
+                    d,
+                    total_for(d, rows, include_excluded=True),
+                    prior=None,
+                    target=book.target(d.slug, on=end),
+                )
+                for d in definitions
+            ],
+        )
+        for queue, rows in sorted(per_queue.items())
+    ]
+
+
+def agent_call_type_rows(
+    *,
+    agent: Person,
+    program: Program,
+    start: dt.date,
+    end: dt.date,
+    definitions: Sequence[MetricDefinition],
+) -> Rows:
+    """The agent's sums per (queue, channel, call type) over the window, exclusions applied."""
+    return grouped_sums(
+        DailyRollup,
+        Q(program=program, agent_id=agent.pk, excluded=False) & _window(start, end),
+        DIMENSIONS,
+        kpis.measures_of(definitions),
+    )
+
+
+def weekly_values(
+    *,
+    program: Program,
+    agent_ids: Sequence[int],
+    weeks: Sequence[dt.date],
+    end: dt.date,
+    definitions: Sequence[MetricDefinition],
+) -> dict[int, dict[str, list[float | None]]]:
+    return _weekly_values(program, agent_ids, weeks, end, definitions)

@@ -79,7 +79,8 @@ class Program(TimeStampedModel):
         choices=Weekday.choices, default=Weekday.MONDAY
     )
     service_level_s = models.PositiveIntegerField(
-        default=20, help_text="Service level: the share of contacts answered within this many seconds"
+        default=20,
+        help_text="Service level: the share of contacts answered within this many seconds",
     )
 
     objects = ProgramQuerySet.as_manager()

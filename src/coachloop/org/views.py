@@ -9,6 +9,7 @@ from django.views.decorators.http import require_GET
 
 from coachloop.core import selectors as core_selectors
 from coachloop.interactions.selectors import agent_contact_summary
+from coachloop.metrics import views as kpi_views
 from coachloop.org import selectors
 
 
@@ -24,6 +25,7 @@ def program_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "program": program,
             "teams": teams,
             "events": core_selectors.program_timeline(user=request.user, program=program),
+            **kpi_views.program_kpi_context(request, program),
         },
     )
 
@@ -36,9 +38,8 @@ def team_detail(request: HttpRequest, pk: int) -> HttpResponse:
         request,
         "org/team_detail.html",
         {
-            "team": team,
-            "agents": selectors.team_current_agents(user=request.user, team=team),
             "leads": selectors.team_leads(team=team),
+            **kpi_views.team_dashboard_context(request, team),
         },
     )
 
@@ -46,8 +47,8 @@ def team_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_GET
 def agent_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    """The agent page: who they are, where they sit, their history. Later issues add KPIs,
-    QA, diagnosis, goals and sessions here."""
+    """The agent page: who they are, their KPIs with trends and call-type breakdown, where they
+    sit, their history. Later issues add QA, diagnosis, goals and sessions here."""
     agent = selectors.agent_get(user=request.user, pk=pk)
     return render(
         request,
@@ -58,5 +59,6 @@ def agent_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "roles": selectors.person_roles(person=agent),
             "events": core_selectors.person_timeline(user=request.user, person=agent),
             "contacts": agent_contact_summary(user=request.user, agent=agent),
+            **kpi_views.agent_kpi_context(request, agent),
         },
     )

@@ -1,0 +1,13 @@
+from __future__ import annotations
+
+from django.urls import path
+
+from coachloop.metrics import views
+
+app_name = "metrics"
+urlpatterns = [
+    path("teams/<int:pk>/kpis.csv", views.team_csv, name="team-csv"),
+    path("programs/<int:pk>/targets/", views.target_create, name="target-create"),
+    path("programs/<int:pk>/exclusions/", views.exclusion_create, name="exclusion-create"),
+    path("exclusions/<int:pk>/revert/", views.exclusion_revert, name="exclusion-revert"),
+]

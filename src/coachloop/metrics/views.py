@@ -1,0 +1,582 @@
+"""The KPI parts of the team, agent and program pages, the team CSV export, and the forms
+managers use for targets and exclusions. The org pages own their URLs and call the
+``*_context`` builders here, so every page that shows a KPI shows it the same way."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+
+from coachloop.core.charts import dot_plot, sparkline, trend_chart
+from coachloop.metrics import kpis, selectors, services
+from coachloop.metrics.display import Cell, cell, format_target, format_value, records_url
+from coachloop.metrics.forms import ExclusionForm, TargetForm
+from coachloop.metrics.kpis import Kpi
+from coachloop.metrics.models import Direction, Exclusion, Level, MetricDefinition
+from coachloop.org import selectors as org_selectors
+from coachloop.org.models import Person, Program, Team
+from coachloop.org.scope import scope_for
+
+DASHBOARD_DEFAULT = ("aht", "fcr", "csat", "transfer_rate", "adherence", "qa_score")
+
+
+@dataclass
+class PeriodChoice:
+    period: selectors.Period
+    error: str = ""
+    chosen: list[str] = field(default_factory=list)
+
+
+def _parse_date(value: str | None) -> dt.date | None:
+    if not value:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError as exc:
+        raise selectors.BadPeriod(f"'{value}' is not a date YYYY-MM-DD") from exc
+
+
+def period_from_request(request: HttpRequest, program: Program) -> PeriodChoice:
+    """The period in the query string, or the default with the reason when it was wrong (the
+    page still opens, and says what was wrong)."""
+    key = request.GET.get("period") or None
+    try:
+        start = end = None
+        if key == "custom":
+            start, end = _parse_date(request.GET.get("start")), _parse_date(request.GET.get("end"))
+        return PeriodChoice(selectors.period_resolve(program, key=key, start=start, end=end))
+    except selectors.BadPeriod as exc:
+        return PeriodChoice(selectors.period_resolve(program), error=str(exc))
+
+
+def _chosen_definitions(
+    request: HttpRequest, program: Program, default: tuple[str, ...]
+) -> tuple[list[MetricDefinition], list[MetricDefinition]]:
+    """(chosen, available) agent-level metrics; unknown names in the query are ignored."""
+    available = [d for d in MetricDefinition.objects.for_program(program) if d.level == Level.AGENT]
+    wanted = request.GET.getlist("m") or [s for s in default if s]
+    by_slug = {d.slug: d for d in available}
+    chosen = [by_slug[slug] for slug in dict.fromkeys(wanted) if slug in by_slug]
+    return chosen or available[:6], available
+
+
+# --- team ------------------------------------------------------------------------------------
+
+
+@dataclass
+class DashboardLine:
+    agent: Person
+    cells: list[Cell]
+    sparks: list[Any]
+    sort_key: Any = None
+
+
+def _sort_key(kpi: Kpi) -> tuple[int, float]:
+    """Worst first when sorting by a metric: rank on the case-mix adjusted gap where there is
+    one, else on the value, oriented so that bigger is worse."""
+    value = kpi.adjusted_gap if kpi.adjusted_gap is not None else kpi.value
+    if value is None or not kpi.n:
+        return (1, 0.0)
+    worse_is_bigger = kpi.definition.direction == Direction.LOWER
+    return (0, -value if worse_is_bigger else value)
+
+
+def team_dashboard_context(request: HttpRequest, team: Team) -> dict[str, Any]:
+    choice = period_from_request(request, team.program)
+    definitions, available = _chosen_definitions(request, team.program, DASHBOARD_DEFAULT)
+    agents = list(org_selectors.team_current_agents(user=request.user, team=team))
+    period = choice.period
+    board = selectors.team_dashboard(
+        team=team, agents=agents, start=period.start, end=period.end, definitions=definitions
+    )
+    week_labels = [w.strftime("%d %b") for w in board.weeks]
+    lines = []
+    for row in board.rows:
+        scope = {"agent": row.agent.pk, "start": period.start, "end": period.end}
+        lines.append(
+            DashboardLine(
+                agent=row.agent,
+                cells=[cell(row.kpis[d.slug], records_url(d, **scope)) for d in definitions],
+                sparks=[
+                    sparkline(
+                        row.weekly.get(d.slug, []),
+                        label=_("%(metric)s per week, %(first)s to %(last)s")
+                        % {
+                            "metric": d.label,
+                            "first": week_labels[0] if week_labels else "",
+                            "last": week_labels[-1] if week_labels else "",
+                        },
+                    )
+                    for d in definitions[:1]
+                ],
+            )
+        )
+    sort = request.GET.get("sort", "")
+    descending = request.GET.get("dir") == "desc"
+    if sort == "name" or sort not in {d.slug for d in definitions}:
+        lines.sort(key=lambda line: line.agent.name.lower(), reverse=descending)
+    else:
+        rows_by_agent = {row.agent.pk: row for row in board.rows}
+        lines.sort(
+            key=lambda line: _sort_key(rows_by_agent[line.agent.pk].kpis[sort]),
+            reverse=descending,
+        )
+    team_scope = {"team": team.pk, "start": period.start, "end": period.end}
+    return {
+        "team": team,
+        "period": period,
+        "period_error": choice.error,
+        "periods": selectors.PERIODS,
+        "definitions": definitions,
+        "available": available,
+        "chosen_slugs": [d.slug for d in definitions],
+        "lines": lines,
+        "total_cells": [
+            cell(board.total[d.slug], records_url(d, **team_scope)) for d in definitions
+        ],
+        "targets": [format_target(board.total[d.slug]) for d in definitions],
+        "exclusions": board.exclusions,
+        "sort": sort,
+        "dir": "desc" if descending else "asc",
+        "spark_metric": definitions[0] if definitions else None,
+        "flagged": sum(1 for line in lines for c in line.cells if c.band),
+    }
+
+
+@login_required
+@require_GET
+def team_csv(request: HttpRequest, pk: int) -> HttpResponse:
+    """The team dashboard as CSV: raw values, n, interval, probability, status per metric."""
+    team = org_selectors.team_get(user=request.user, pk=pk)
+    context = team_dashboard_context(request, team)
+    period: selectors.Period = context["period"]
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    filename = f"{team.code}-{period.start.isoformat()}-{period.end.isoformat()}.csv"
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    writer = csv.writer(response)
+    header = ["agent_external_id", "agent", "start", "end"]
+    for definition in context["definitions"]:
+        slug = definition.slug
+        header += [
+            slug,
+            f"{slug}_n",
+            f"{slug}_low",
+            f"{slug}_high",
+            f"{slug}_p_worse",
+            f"{slug}_status",
+        ]
+    writer.writerow(header)
+    board = selectors.team_dashboard(
+        team=team,
+        agents=[line.agent for line in context["lines"]],
+        start=period.start,
+        end=period.end,
+        definitions=context["definitions"],
+    )
+    for row in board.rows:
+        values: list[Any] = [
+            _csv_text(row.agent.external_id),
+            _csv_text(row.agent.name),
+            period.start.isoformat(),
+            period.end.isoformat(),
+        ]
+        for definition in context["definitions"]:
+            kpi = row.kpis[definition.slug]
+            low, high = kpi.interval or (None, None)
+            values += [kpi.value, int(kpi.n), low, high, kpi.probability_worse, kpi.status]
+        writer.writerow(["" if v is None else v for v in values])
+    return response
+
+
+def _csv_text(value: str) -> str:
+    # A name starting with = + - @ would run as a formula in a spreadsheet.
+    return f"'{value}" if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+
+
+# --- agent -----------------------------------------------------------------------------------
+
+
+def agent_kpi_context(request: HttpRequest, agent: Person) -> dict[str, Any]:
+    program = selectors.agent_program(user=request.user, agent=agent)
+    if program is None:
+        return {"kpi_program": None}
+    choice = period_from_request(request, program)
+    period = choice.period
+    definitions = [
+        d for d in MetricDefinition.objects.for_program(program) if d.level == Level.AGENT
+    ]
+    team_id = getattr(agent, "current_team_id", None)
+    subject = selectors.subject_for_agent(agent, program)
+    report = selectors.kpi_report(
+        subject=subject,
+        start=period.start,
+        end=period.end,
+        definitions=definitions,
+        team_id=team_id,
+    )
+    scope = {"agent": agent.pk, "start": period.start, "end": period.end}
+    # Percentile in the program and the team's weekly median: aggregates of >= 5 agents only.
+    everyone = selectors.agent_values(
+        program=program, start=period.start, end=period.end, definitions=definitions
+    )
+    rows = []
+    for kpi in report.metrics:
+        others = [
+            v[kpi.slug].value for pk, v in everyone.items() if pk != agent.pk and kpi.slug in v
+        ]
+        rows.append(
+            {
+                "kpi": kpi,
+                "cell": cell(kpi, records_url(kpi.definition, **scope)),
+                "target": format_target(kpi),
+                "peer": format_value(kpi.peer_value, kpi.definition.unit),
+                "expected": format_value(kpi.expected, kpi.definition.unit)
+                if kpi.expected is not None
+                else "",
+                "percentile": selectors.percentile_better_than(kpi.definition, kpi.value, others),
+            }
+        )
+    trends = _agent_trends(request, agent, program, team_id, period, definitions)
+    breakdown = _call_type_breakdown(agent, program, period, definitions, scope)
+    return {
+        "kpi_program": program,
+        "period": period,
+        "period_error": choice.error,
+        "periods": selectors.PERIODS,
+        "kpi_rows": rows,
+        "trends": trends,
+        "breakdown": breakdown,
+        "exclusions": report.exclusions,
+    }
+
+
+TREND_METRICS = ("aht", "fcr", "csat", "adherence", "qa_score")
+
+
+def _agent_trends(
+    request: HttpRequest,
+    agent: Person,
+    program: Program,
+    team_id: int | None,
+    period: selectors.Period,
+    definitions: list[MetricDefinition],
+) -> list[dict[str, Any]]:
+    """13 weekly points per metric ending with the period, against the target and the
+    median of the agent's current team."""
+    chosen = [d for d in definitions if d.slug in TREND_METRICS]
+    first = selectors.week_start(period.end, program) - dt.timedelta(weeks=12)
+    subject = selectors.subject_for_agent(agent, program)
+    report = selectors.kpi_report(
+        subject=subject,
+        start=first,
+        end=period.end,
+        definitions=chosen,
+        granularity="week",
+        team_id=team_id,
+    )
+    weeks = [begins for begins, _ in report.series or []]
+    team_weekly: dict[int, dict[str, list[float | None]]] = {}
+    if team_id is not None:
+        teammates = [p.pk for p in org_selectors.agent_list(user=request.user, team=str(team_id))]
+        if len(teammates) >= selectors.MIN_GROUP:
+            team_weekly = selectors.weekly_values(
+                program=program,
+                agent_ids=teammates,
+                weeks=weeks,
+                end=period.end,
+                definitions=chosen,
+            )
+    charts = []
+    for index, definition in enumerate(chosen):
+        values = [items[index].value for _, items in report.series or []]
+        median = (
+            [
+                selectors.median_of(series[definition.slug][w] for series in team_weekly.values())
+                for w in range(len(weeks))
+            ]
+            if team_weekly
+            else None
+        )
+        last_target = (report.series or [])[-1][1][index].target if report.series else None
+        unit = definition.unit
+        charts.append(
+            {
+                "definition": definition,
+                "svg": trend_chart(
+                    labels=[w.strftime("%d %b") for w in weeks],
+                    values=values,
+                    median=median,
+                    target=(last_target.value, last_target.upper) if last_target else None,
+                    label=_("%(metric)s per week; target band; team median dashed")
+                    % {"metric": definition.label},
+                    formatter=partial(format_value, unit=unit),
+                ),
+                "has_median": median is not None,
+            }
+        )
+    return charts
+
+
+@dataclass(frozen=True)
+class BreakdownLine:
+    definition: MetricDefinition
+    call_type: str
+    value: str
+    peer: str
+    n: int
+    worse: bool
+    weight: float  # relative gap x sqrt(n): big and well-supported gaps first
+    url: str | None
+    enough: bool
+
+
+def _call_type_breakdown(
+    agent: Person,
+    program: Program,
+    period: selectors.Period,
+    definitions: list[MetricDefinition],
+    scope: dict[str, Any],
+) -> list[BreakdownLine]:
+    """Per call type: the agent's value next to the peers' for each case-mix metric, worst gap
+    first ("FCR on billing 52% vs peers 78%, n=64")."""
+    chosen = [d for d in definitions if d.case_mix or d.slug in ("csat", "transfer_rate")]
+    peers = selectors.peers_for(program, period.start, period.end, chosen)
+    own = selectors.agent_call_type_rows(
+        agent=agent, program=program, start=period.start, end=period.end, definitions=chosen
+    )
+    lines: list[BreakdownLine] = []
+    for definition in chosen:
+        mine = selectors.by_call_type(definition, own)
+        theirs = peers.by_call_type(definition)
+        for call_type, sums in mine.items():
+            observed = kpis.observe(definition, sums)
+            peer = kpis.observe(definition, theirs.get(call_type, {}))
+            if observed.value is None or observed.n < 1:
+                continue
+            gap = observed.value - peer.value if peer.value is not None else None
+            worse = gap is not None and kpis.is_worse(definition, observed.value, peer.value or 0.0)
+            lines.append(
+                BreakdownLine(
+                    definition=definition,
+                    call_type=call_type or _("(none)"),
+                    value=format_value(observed.value, definition.unit),
+                    peer=format_value(peer.value, definition.unit),
+                    n=int(observed.n),
+                    worse=worse,
+                    weight=(abs(gap) / (abs(peer.value) or 1)) * observed.n**0.5
+                    if gap and peer.value
+                    else 0.0,
+                    url=records_url(definition, call_type=call_type or None, **scope),
+                    enough=observed.n >= max(definition.min_n // 2, 10),
+                )
+            )
+    lines.sort(key=lambda line: (not line.worse, -line.weight))
+    return lines
+
+
+# --- program ---------------------------------------------------------------------------------
+
+
+def program_kpi_context(request: HttpRequest, program: Program) -> dict[str, Any]:
+    choice = period_from_request(request, program)
+    period = choice.period
+    all_definitions = MetricDefinition.objects.for_program(program)
+    agent_definitions = [d for d in all_definitions if d.level == Level.AGENT]
+    queue_definitions = [d for d in all_definitions if d.level == Level.QUEUE]
+    report = selectors.kpi_report(
+        subject=selectors.subject_for_program(program),
+        start=period.start,
+        end=period.end,
+        definitions=all_definitions,
+    )
+    by_slug = report.by_slug()
+    program_scope = {"program": program.pk, "start": period.start, "end": period.end}
+    teams = list(org_selectors.team_list(user=request.user, program=str(program.pk)))
+    team_reports = selectors.team_kpis_side_by_side(
+        program=program,
+        teams=teams,
+        start=period.start,
+        end=period.end,
+        definitions=agent_definitions,
+    )
+    distribution = selectors.agent_values(
+        program=program, start=period.start, end=period.end, definitions=agent_definitions
+    )
+    book = selectors.TargetBook(program)
+    attainment = []
+    for definition in agent_definitions:
+        values = [
+            obs[definition.slug].value
+            for obs in distribution.values()
+            if definition.slug in obs and obs[definition.slug].n >= definition.min_n
+        ]
+        target = book.target(definition.slug, on=period.end)
+        met = None
+        if target is not None and values:
+            met = sum(
+                1
+                for v in values
+                if v is not None
+                and not kpis.is_worse(definition, v, target.value)
+                and (target.upper is None or v <= target.upper)
+            )
+        present = [v for v in values if v is not None]
+        unit = definition.unit
+        attainment.append(
+            {
+                "definition": definition,
+                "program_cell": cell(
+                    by_slug[definition.slug], records_url(definition, **program_scope)
+                ),
+                "target": format_target(by_slug[definition.slug]),
+                "agents": len(present),
+                "met": met,
+                "share": (100.0 * met / len(present)) if met is not None and present else None,
+                "svg": dot_plot(
+                    values=present,
+                    label=_("%(metric)s: one dot per agent with enough data")
+                    % {"metric": definition.label},
+                    formatter=partial(format_value, unit=unit),
+                    target=(target.value, target.upper) if target else None,
+                ),
+            }
+        )
+    queue_rows = selectors.queue_breakdown(
+        program=program, start=period.start, end=period.end, definitions=queue_definitions
+    )
+    trend = selectors.kpi_report(
+        subject=selectors.subject_for_program(program),
+        start=selectors.week_start(period.end, program) - dt.timedelta(weeks=12),
+        end=period.end,
+        definitions=[d for d in agent_definitions if d.slug in TREND_METRICS]
+        + queue_definitions[:1],
+        granularity="week",
+    )
+    trend_charts = []
+    for index, overall in enumerate(trend.metrics):
+        series = [(begins, items[index]) for begins, items in trend.series or []]
+        unit = overall.definition.unit
+        last_target = series[-1][1].target if series else None
+        trend_charts.append(
+            {
+                "definition": overall.definition,
+                "svg": trend_chart(
+                    labels=[b.strftime("%d %b") for b, _ in series],
+                    values=[k.value for _, k in series],
+                    target=(last_target.value, last_target.upper) if last_target else None,
+                    label=_("%(metric)s per week; target band")
+                    % {"metric": overall.definition.label},
+                    formatter=partial(format_value, unit=unit),
+                ),
+            }
+        )
+    return {
+        "period": period,
+        "period_error": choice.error,
+        "periods": selectors.PERIODS,
+        "agent_definitions": agent_definitions,
+        "queue_cells": [
+            (
+                d,
+                cell(by_slug[d.slug], records_url(d, **program_scope)),
+                format_target(by_slug[d.slug]),
+            )
+            for d in queue_definitions
+        ],
+        "queue_definitions": queue_definitions,
+        "queue_rows": [(queue, [cell(kpi) for kpi in kpis_]) for queue, kpis_ in queue_rows],
+        "team_rows": [
+            (
+                team,
+                [
+                    cell(
+                        kpis_[d.slug],
+                        records_url(d, team=team.pk, start=period.start, end=period.end),
+                    )
+                    for d in agent_definitions
+                ],
+            )
+            for team, kpis_ in team_reports
+        ],
+        "attainment": attainment,
+        "trend_charts": trend_charts,
+        "exclusions": report.exclusions,
+        "can_manage": _can_manage(request, program),
+        "exclusion_form": ExclusionForm(),
+        "target_form": TargetForm(program=program),
+        "all_exclusions": Exclusion.objects.visible_to(request.user)
+        .filter(program=program)
+        .order_by("-created_at")[:20],
+    }
+
+
+def _can_manage(request: HttpRequest, program: Program) -> bool:
+    scope = scope_for(request.user)
+    return scope.is_admin or program.pk in scope.manager_program_ids
+
+
+# --- manager forms ---------------------------------------------------------------------------
+
+
+@login_required
+@require_POST
+def exclusion_create(request: HttpRequest, pk: int) -> HttpResponse:
+    program = org_selectors.program_get(user=request.user, pk=pk)
+    form = ExclusionForm(request.POST)
+    if not form.is_valid():
+        messages.error(
+            request, _("Exclusion not saved: %(errors)s") % {"errors": form.errors_text()}
+        )
+        return redirect("org:program", pk=program.pk)
+    try:
+        services.exclusion_create(
+            program=program, by=request.user, **form.service_arguments(program)
+        )
+    except ValidationError as exc:
+        messages.error(
+            request, _("Exclusion not saved: %(errors)s") % {"errors": "; ".join(exc.messages)}
+        )
+        return redirect("org:program", pk=program.pk)
+    messages.success(request, _("Excluded from agent KPIs; the figures are recomputed."))
+    return redirect("org:program", pk=program.pk)
+
+
+@login_required
+@require_POST
+def exclusion_revert(request: HttpRequest, pk: int) -> HttpResponse:
+    exclusion = get_object_or_404(Exclusion.objects.visible_to(request.user), pk=pk)
+    services.exclusion_revert(exclusion=exclusion, by=request.user)
+    messages.success(request, _("The exclusion is reverted; the contacts count again."))
+    return redirect("org:program", pk=exclusion.program_id)
+
+
+@login_required
+@require_POST
+def target_create(request: HttpRequest, pk: int) -> HttpResponse:
+    program = org_selectors.program_get(user=request.user, pk=pk)
+    if not _can_manage(request, program):
+        raise PermissionDenied(_("Only the program's managers and org admins set targets."))
+    form = TargetForm(request.POST, program=program)
+    if not form.is_valid():
+        messages.error(request, _("Target not saved: %(errors)s") % {"errors": form.errors_text()})
+        return redirect("org:program", pk=program.pk)
+    try:
+        services.target_set(program=program, by=request.user, **form.service_arguments())
+    except ValidationError as exc:
+        messages.error(
+            request, _("Target not saved: %(errors)s") % {"errors": "; ".join(exc.messages)}
+        )
+        return redirect("org:program", pk=program.pk)
+    messages.success(request, _("Target saved; earlier periods keep the target they had."))
+    return redirect("org:program", pk=program.pk)
