@@ -10,20 +10,21 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
+from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods
 
 from coachloop.core.charts import dot_plot, sparkline, trend_chart
 from coachloop.metrics import kpis, selectors, services
 from coachloop.metrics.display import Cell, cell, format_target, format_value, records_url
 from coachloop.metrics.forms import ExclusionForm, TargetForm
 from coachloop.metrics.kpis import Kpi
-from coachloop.metrics.models import Direction, Exclusion, Level, MetricDefinition
+from coachloop.metrics.models import Direction, Exclusion, Level, MetricDefinition, Target
 from coachloop.org import selectors as org_selectors
 from coachloop.org.models import Person, Program, Team
 from coachloop.org.scope import scope_for
@@ -513,11 +514,6 @@ def program_kpi_context(request: HttpRequest, program: Program) -> dict[str, Any
         "trend_charts": trend_charts,
         "exclusions": report.exclusions,
         "can_manage": _can_manage(request, program),
-        "exclusion_form": ExclusionForm(),
-        "target_form": TargetForm(program=program),
-        "all_exclusions": Exclusion.objects.visible_to(request.user)
-        .filter(program=program)
-        .order_by("-created_at")[:20],
     }
 
 
@@ -526,57 +522,111 @@ def _can_manage(request: HttpRequest, program: Program) -> bool:
     return scope.is_admin or program.pk in scope.manager_program_ids
 
 
-# --- manager forms ---------------------------------------------------------------------------
+# --- manager pages: targets and exclusions --------------------------------------------------
 
 
-@login_required
-@require_POST
-def exclusion_create(request: HttpRequest, pk: int) -> HttpResponse:
-    program = org_selectors.program_get(user=request.user, pk=pk)
-    form = ExclusionForm(request.POST)
-    if not form.is_valid():
-        messages.error(
-            request, _("Exclusion not saved: %(errors)s") % {"errors": form.errors_text()}
-        )
-        return redirect("org:program", pk=program.pk)
-    try:
-        services.exclusion_create(
-            program=program, by=request.user, **form.service_arguments(program)
-        )
-    except ValidationError as exc:
-        messages.error(
-            request, _("Exclusion not saved: %(errors)s") % {"errors": "; ".join(exc.messages)}
-        )
-        return redirect("org:program", pk=program.pk)
-    messages.success(request, _("Excluded from agent KPIs; the figures are recomputed."))
-    return redirect("org:program", pk=program.pk)
-
-
-@login_required
-@require_POST
-def exclusion_revert(request: HttpRequest, pk: int) -> HttpResponse:
-    exclusion = get_object_or_404(Exclusion.objects.visible_to(request.user), pk=pk)
-    services.exclusion_revert(exclusion=exclusion, by=request.user)
-    messages.success(request, _("The exclusion is reverted; the contacts count again."))
-    return redirect("org:program", pk=exclusion.program_id)
-
-
-@login_required
-@require_POST
-def target_create(request: HttpRequest, pk: int) -> HttpResponse:
-    program = org_selectors.program_get(user=request.user, pk=pk)
+def _require_manager(request: HttpRequest, program: Program) -> None:
     if not _can_manage(request, program):
-        raise PermissionDenied(_("Only the program's managers and org admins set targets."))
-    form = TargetForm(request.POST, program=program)
-    if not form.is_valid():
-        messages.error(request, _("Target not saved: %(errors)s") % {"errors": form.errors_text()})
-        return redirect("org:program", pk=program.pk)
-    try:
-        services.target_set(program=program, by=request.user, **form.service_arguments())
-    except ValidationError as exc:
-        messages.error(
-            request, _("Target not saved: %(errors)s") % {"errors": "; ".join(exc.messages)}
-        )
-        return redirect("org:program", pk=program.pk)
-    messages.success(request, _("Target saved; earlier periods keep the target they had."))
-    return redirect("org:program", pk=program.pk)
+        raise PermissionDenied(_("Only the program's managers and org admins may change this."))
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def targets_page(request: HttpRequest, pk: int) -> HttpResponse:
+    """A program's targets with their history; managers add one from a date on."""
+    program = org_selectors.program_get(user=request.user, pk=pk)
+    form = TargetForm(program=program)
+    if request.method == "POST":
+        _require_manager(request, program)
+        form = TargetForm(request.POST, program=program)
+        if form.is_valid():
+            try:
+                services.target_set(program=program, by=request.user, **form.service_arguments())
+            except ValidationError as exc:
+                _add_errors(form, exc)
+            else:
+                messages.success(
+                    request, _("Target saved; earlier periods keep the target they had.")
+                )
+                return redirect("metrics:targets", pk=program.pk)
+    targets = (
+        Target.objects.visible_to(request.user)
+        .filter(program=program)
+        .select_related("team")
+        .order_by("metric", "-effective_from", "-pk")
+    )
+    labels = {d.slug: d.label for d in MetricDefinition.objects.for_program(program)}
+    return render(
+        request,
+        "metrics/targets.html",
+        {
+            "program": program,
+            "form": form,
+            "targets": [(t, labels.get(t.metric, t.metric)) for t in targets],
+            "can_manage": _can_manage(request, program),
+        },
+        status=422 if form.errors else 200,
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def exclusions_page(request: HttpRequest, pk: int) -> HttpResponse:
+    """What is left out of agent KPIs and why; managers exclude days, a queue or contacts."""
+    program = org_selectors.program_get(user=request.user, pk=pk)
+    form = ExclusionForm()
+    if request.method == "POST":
+        _require_manager(request, program)
+        form = ExclusionForm(request.POST)
+        if form.is_valid():
+            try:
+                services.exclusion_create(
+                    program=program, by=request.user, **form.service_arguments(program)
+                )
+            except ValidationError as exc:
+                _add_errors(form, exc)
+            else:
+                messages.success(
+                    request, _("Excluded from agent KPIs; the figures are recomputed.")
+                )
+                return redirect("metrics:exclusions", pk=program.pk)
+    return render(
+        request,
+        "metrics/exclusions.html",
+        {
+            "program": program,
+            "form": form,
+            "exclusions": Exclusion.objects.visible_to(request.user)
+            .filter(program=program)
+            .order_by("-created_at", "-pk"),
+            "can_manage": _can_manage(request, program),
+        },
+        status=422 if form.errors else 200,
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def exclusion_revert(request: HttpRequest, pk: int) -> HttpResponse:
+    """Asks first (GET), reverts on POST: the contacts count again."""
+    exclusion = get_object_or_404(
+        Exclusion.objects.visible_to(request.user).select_related("program"), pk=pk
+    )
+    if request.method == "POST":
+        _require_manager(request, exclusion.program)
+        services.exclusion_revert(exclusion=exclusion, by=request.user)
+        messages.success(request, _("The exclusion is reverted; the contacts count again."))
+        return redirect("metrics:exclusions", pk=exclusion.program_id)
+    return render(
+        request,
+        "metrics/exclusion_revert.html",
+        {"exclusion": exclusion, "can_manage": _can_manage(request, exclusion.program)},
+    )
+
+
+def _add_errors(form: forms.Form, exc: ValidationError) -> None:
+    if hasattr(exc, "error_dict"):
+        for field_name, errors in exc.message_dict.items():
+            form.add_error(field_name if field_name in form.fields else None, errors)
+    else:
+        form.add_error(None, exc.messages)
