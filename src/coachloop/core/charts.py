@@ -77,7 +77,7 @@ def trend_chart(
 ) -> SafeString:
     """Weekly values as a line with points, the target as a band (or a line) and the team
     median as a thin dashed line."""
-    left, right, top, bottom = 48, width - 8, 10, height - 22
+    left, right, top, bottom = 48, width - 22, 10, height - 22
     everything = [v for v in values if v is not None] + [v for v in (median or []) if v is not None]
     if target:
         everything += [t for t in target if t is not None]

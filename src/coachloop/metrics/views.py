@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
 from coachloop.core.charts import dot_plot, sparkline, trend_chart
-from coachloop.metrics import kpis, selectors, services
+from coachloop.metrics import kpis, selectors, services, stats
 from coachloop.metrics.display import Cell, cell, format_target, format_value, records_url
 from coachloop.metrics.forms import ExclusionForm, TargetForm
 from coachloop.metrics.kpis import Kpi
@@ -246,6 +246,9 @@ def agent_kpi_context(request: HttpRequest, agent: Person) -> dict[str, Any]:
                 if kpi.expected is not None
                 else "",
                 "percentile": selectors.percentile_better_than(kpi.definition, kpi.value, others),
+                "probability": round(100 * kpi.probability_worse)
+                if kpi.probability_worse is not None
+                else None,
             }
         )
     trends = _agent_trends(request, agent, program, team_id, period, definitions)
@@ -366,7 +369,17 @@ def _call_type_breakdown(
             if observed.value is None or observed.n < 1:
                 continue
             gap = observed.value - peer.value if peer.value is not None else None
-            worse = gap is not None and kpis.is_worse(definition, observed.value, peer.value or 0.0)
+            # "Worse" only when the evidence is strong: P(true value worse than the program's
+            # value on this call type) >= 0.8, from the agent's own sampling distribution.
+            belief = kpis.posterior(definition, observed, None)
+            worse = (
+                belief is not None
+                and peer.value is not None
+                and stats.probability_worse(
+                    belief, direction=definition.direction, target=peer.value
+                )
+                >= kpis.FLAG_PROBABILITY
+            )
             lines.append(
                 BreakdownLine(
                     definition=definition,
@@ -496,7 +509,11 @@ def program_kpi_context(request: HttpRequest, program: Program) -> dict[str, Any
             for d in queue_definitions
         ],
         "queue_definitions": queue_definitions,
-        "queue_rows": [(queue, [cell(kpi) for kpi in kpis_]) for queue, kpis_ in queue_rows],
+        "queue_rows": [
+            (queue, [cell(kpi) for kpi in kpis_])
+            for queue, kpis_ in queue_rows
+            if any(kpi.n for kpi in kpis_)
+        ],
         "team_rows": [
             (
                 team,
