@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable
 
 import pytest
@@ -129,6 +130,7 @@ def test_the_agent_page_counts_the_contacts_imported_for_the_agent(
     world: World, client_for: Callable[[Person], Client]
 ) -> None:
     from coachloop.interactions.models import Interaction
+    from coachloop.metrics.services import rollups_rebuild
 
     day = world.agent.hire_date
     assert day is not None
@@ -142,5 +144,9 @@ def test_the_agent_page_counts_the_contacts_imported_for_the_agent(
             local_date=day,
             answered=True,
         )
+    rollups_rebuild()
     html = text(client_for(world.lead).get(f"/agents/{world.agent.pk}/"))
-    assert f"3 handled contacts imported, the latest on {day.isoformat()}" in html
+    # Three handled contacts, none transferred: the transfer rate reads 0.0% over n=3.
+    transfers = re.search(r">Transfers</th>(.*?)</tr>", html, re.S)
+    assert transfers is not None
+    assert ">0.0%</a>" in transfers.group(1) and "n=3<" in transfers.group(1)

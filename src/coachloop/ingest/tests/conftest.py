@@ -22,3 +22,11 @@ def pinned_time() -> Iterator[time_machine.Coordinates]:
 def home(tmp_path: Path, settings: object) -> Path:
     settings.COACHLOOP_HOME = tmp_path  # type: ignore[attr-defined]
     return tmp_path
+
+
+@pytest.fixture
+def marks_kept(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Imports rebuild the KPI rollups for the days they marked and then drop the marks; tests
+    about *which* days an import marks keep the marks by leaving the rebuild out (the rebuild
+    itself is tested in coachloop.metrics)."""
+    monkeypatch.setattr("coachloop.ingest.services.rollups_apply_marks", lambda: None)

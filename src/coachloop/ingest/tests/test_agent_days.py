@@ -34,6 +34,7 @@ def day(agent: str, date: str, **fields: object) -> dict[str, object]:
     }
 
 
+@pytest.mark.usefixtures("marks_kept")
 def test_agent_days_are_stored_once_per_agent_and_date(world: World, tmp_path: Path) -> None:
     text = table(AGENT_DAY_COLUMNS, [day("A1", "2026-06-01"), day("C1", "2026-06-01", absent="y")])
     first = import_text("agent-days", text, tmp_path)

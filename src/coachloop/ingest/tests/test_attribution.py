@@ -15,7 +15,9 @@ from coachloop.ingest.tests.helpers import contact, contacts, import_text, probl
 from coachloop.interactions.models import Interaction, RecomputeMark
 from coachloop.org import services as org
 
-pytestmark = pytest.mark.django_db
+# These tests are about which days an import marks; the rebuild that consumes them is tested
+# in coachloop.metrics.
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("marks_kept")]
 
 
 def days(first: str, last: str) -> list[dt.date]:

@@ -215,6 +215,7 @@ def test_a_duplicate_roster_row_is_an_error(world: World, tmp_path: Path) -> Non
     ]
 
 
+@pytest.mark.usefixtures("marks_kept")
 def test_a_late_team_move_moves_the_contacts_and_days_since_then(
     world: World, tmp_path: Path
 ) -> None:
