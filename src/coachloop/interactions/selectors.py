@@ -6,7 +6,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from django.db.models import Count, Max, QuerySet
+from django.db.models import QuerySet
 from django.db.models.functions import Coalesce
 from django.http import Http404
 
@@ -14,26 +14,6 @@ from coachloop.interactions.models import Interaction
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-
-    from coachloop.org.models import Person
-
-
-@dataclass(frozen=True)
-class ContactSummary:
-    handled: int
-    latest: dt.date | None
-
-
-def agent_contact_summary(
-    *, user: AbstractBaseUser | AnonymousUser, agent: Person
-) -> ContactSummary:
-    """How many contacts the agent handled that the user may see, and the latest day."""
-    totals = (
-        Interaction.objects.visible_to(user)
-        .filter(agent=agent, answered=True)
-        .aggregate(handled=Count("id"), latest=Max("local_date"))
-    )
-    return ContactSummary(handled=totals["handled"] or 0, latest=totals["latest"])
 
 
 @dataclass(frozen=True)

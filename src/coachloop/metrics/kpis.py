@@ -6,6 +6,7 @@ agent, a team, a program, a week or a call type; ``selectors.py`` fetches the su
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections.abc import Iterable, Mapping
@@ -31,7 +32,8 @@ class Status:
 _TERM = re.compile(r"\s*([+-]?)\s*([a-z0-9_]+)")
 
 
-def terms(expression: str) -> list[tuple[int, str]]:
+@functools.lru_cache(maxsize=256)
+def terms(expression: str) -> tuple[tuple[int, str], ...]:
     """``"nps_promoters - nps_detractors"`` -> [(1, "nps_promoters"), (-1, "nps_detractors")]."""
     found: list[tuple[int, str]] = []
     position = 0
@@ -46,7 +48,7 @@ def terms(expression: str) -> list[tuple[int, str]]:
         position = match.end()
     if not found:
         raise ValueError("An empty expression")
-    return found
+    return tuple(found)
 
 
 def measures_of(definitions: Iterable[MetricDefinition]) -> set[str]:

@@ -156,7 +156,7 @@ def peer_priors_refresh(*, program: Program) -> list[PeerPrior]:
     definitions = [
         d for d in MetricDefinition.objects.for_program(program) if d.level == Level.AGENT
     ]
-    per_agent: dict[int, Rows] = defaultdict(list)
+    per_agent: dict[int, Rows] = defaultdict(Rows)
     for dims, sums in grouped_sums(
         DailyRollup,
         Q(program=program, agent__isnull=False, excluded=False, date__gte=start, date__lte=latest),

@@ -8,8 +8,8 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from coachloop.core import selectors as core_selectors
-from coachloop.interactions.selectors import agent_contact_summary
 from coachloop.metrics import views as kpi_views
+from coachloop.metrics.selectors import agent_contact_summary
 from coachloop.org import selectors
 
 
