@@ -26,6 +26,8 @@ class InteractionQuery(Schema):
     queue: str | None = None
     channel: str | None = None
     resolved: bool | None = Field(None, description="FCR outcome: source flag, else derived")
+    outcome_known: bool | None = Field(None, description="Has an FCR outcome (in FCR's n)")
+    timed: bool | None = Field(None, description="Has a talk time (in AHT's n)")
     answered: bool | None = None
     transferred: bool | None = None
     escalated: bool | None = None

@@ -6,8 +6,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from django.db.models import QuerySet
-from django.db.models.functions import Coalesce
+from django.db.models import Q, QuerySet
 from django.http import Http404
 
 from coachloop.interactions.models import Interaction
@@ -27,6 +26,8 @@ class InteractionFilters:
     queue: str | None = None
     channel: str | None = None
     resolved: bool | None = None  # the FCR outcome: the source flag, else the derived one
+    outcome_known: bool | None = None  # has an FCR outcome (counts in FCR's n)
+    timed: bool | None = None  # has a talk time (counts in AHT's n)
     answered: bool | None = None
     transferred: bool | None = None
     escalated: bool | None = None
@@ -57,10 +58,16 @@ def interaction_list(
     contacts = contacts.filter(**{k: v for k, v in exact.items() if v is not None})
     if filters.surveyed is not None:
         contacts = contacts.filter(csat_norm__isnull=not filters.surveyed)
+    if filters.timed is not None:
+        contacts = contacts.filter(talk_s__isnull=not filters.timed)
+    # The FCR outcome is the source's flag where it has one, else the derived one.
+    known = Q(resolved__isnull=False) | Q(fcr_derived__isnull=False)
+    if filters.outcome_known is not None:
+        contacts = contacts.filter(known if filters.outcome_known else ~known)
     if filters.resolved is not None:
-        outcome = Coalesce("resolved", "fcr_derived")
-        contacts = contacts.alias(fcr_outcome=outcome).filter(
-            answered=True, fcr_outcome=filters.resolved
+        contacts = contacts.filter(
+            Q(resolved=filters.resolved) | Q(resolved__isnull=True, fcr_derived=filters.resolved),
+            answered=True,
         )
     return contacts.order_by("-started_at", "-pk")
 

@@ -13,7 +13,16 @@ from django.views.decorators.http import require_GET
 from coachloop.interactions import selectors
 from coachloop.org import selectors as org_selectors
 
-_BOOLEANS = ("resolved", "answered", "transferred", "escalated", "surveyed", "csat_top2")
+_BOOLEANS = (
+    "resolved",
+    "outcome_known",
+    "timed",
+    "answered",
+    "transferred",
+    "escalated",
+    "surveyed",
+    "csat_top2",
+)
 _TEXTS = ("call_type", "queue", "channel")
 _IDS = ("agent", "team", "program")
 

@@ -8,12 +8,13 @@ from typing import Any, Literal
 from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema
 
-from coachloop.core.errors import ErrorDetail, InvalidInput
+from coachloop.core.errors import ErrorDetail, InvalidInput, NotAllowed
 from coachloop.metrics import selectors
 from coachloop.org import selectors as org_selectors
 from coachloop.org.models import Program
 
 router = Router(tags=["kpis"])
+SMALL_GROUP = "Agents see the figures of a group only when it has at least 5 agents"
 
 
 class KpiQuery(Schema):
@@ -99,6 +100,7 @@ def _report(
     "/agents/{agent_id}/kpis",
     response=KpiReportOut,
     summary="An agent's KPIs, shrunk toward their program's peers",
+    exclude_unset=True,
 )
 def agent_kpis(request: HttpRequest, agent_id: int, query: Query[KpiQuery]) -> dict[str, Any]:
     agent = org_selectors.agent_get(user=request.user, pk=agent_id)
@@ -109,13 +111,24 @@ def agent_kpis(request: HttpRequest, agent_id: int, query: Query[KpiQuery]) -> d
     return _report(selectors.subject_for_agent(agent, program), query, team_id=team_id)
 
 
-@router.get("/teams/{team_id}/kpis", response=KpiReportOut, summary="A team's KPIs")
+@router.get(
+    "/teams/{team_id}/kpis", response=KpiReportOut, summary="A team's KPIs", exclude_unset=True
+)
 def team_kpis(request: HttpRequest, team_id: int, query: Query[KpiQuery]) -> dict[str, Any]:
     team = org_selectors.team_get(user=request.user, pk=team_id)
+    if not selectors.aggregates_visible(user=request.user, team=team, program=team.program):
+        raise NotAllowed(SMALL_GROUP)
     return _report(selectors.subject_for_team(team), query)
 
 
-@router.get("/programs/{program_id}/kpis", response=KpiReportOut, summary="A program's KPIs")
+@router.get(
+    "/programs/{program_id}/kpis",
+    response=KpiReportOut,
+    summary="A program's KPIs",
+    exclude_unset=True,
+)
 def program_kpis(request: HttpRequest, program_id: int, query: Query[KpiQuery]) -> dict[str, Any]:
     program: Program = org_selectors.program_get(user=request.user, pk=program_id)
+    if not selectors.aggregates_visible(user=request.user, program=program):
+        raise NotAllowed(SMALL_GROUP)
     return _report(selectors.subject_for_program(program), query)

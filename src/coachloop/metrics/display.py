@@ -45,8 +45,8 @@ def format_target(kpi: Kpi) -> str:
 # Which contacts make a metric's denominator: the drill-down lists exactly those.
 _RECORDS = {
     "handled": {"answered": "true"},
-    "aht_n": {"answered": "true"},
-    "fcr_n": {"answered": "true"},
+    "aht_n": {"answered": "true", "timed": "true"},
+    "fcr_n": {"answered": "true", "outcome_known": "true"},
     "wait_n": {"answered": "true"},
     "csat_n": {"surveyed": "true"},
     "nps_n": {"surveyed": "true"},

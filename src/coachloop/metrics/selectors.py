@@ -28,7 +28,8 @@ from coachloop.metrics.models import (
     ProgramDaily,
     Target,
 )
-from coachloop.org.models import Person, Program, Team
+from coachloop.org.models import Membership, Person, Program, Role, RoleAssignment, Team
+from coachloop.org.scope import scope_for
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
@@ -763,3 +764,17 @@ def agent_contact_summary(*, user: AnyUser, agent: Person) -> ContactSummary:
         agent=agent, program__in=Program.objects.visible_to(user), handled__gt=0
     ).aggregate(handled=Sum("handled"), latest=Max("date"))
     return ContactSummary(handled=int(totals["handled"] or 0), latest=totals["latest"])
+
+
+def aggregates_visible(*, user: AnyUser, team: Team | None = None, program: Program) -> bool:
+    """CONTRACTS.md, Visibility: someone who is only an agent sees aggregates (team totals,
+    medians, distributions) only of groups of at least 5 agents; leads, QA, managers and
+    admins see them whatever the size."""
+    scope = scope_for(user)
+    if scope.is_admin or scope.roles - {Role.AGENT.value}:
+        return True
+    if team is not None:
+        size = Membership.objects.current().filter(team=team).count()
+    else:
+        size = RoleAssignment.objects.active().filter(role=Role.AGENT, program=program).count()
+    return size >= MIN_GROUP

@@ -83,14 +83,23 @@ class DashboardLine:
     sort_key: Any = None
 
 
-def _sort_key(kpi: Kpi) -> tuple[int, float]:
-    """Worst first when sorting by a metric: rank on the case-mix adjusted gap where there is
-    one, else on the value, oriented so that bigger is worse."""
+def _badness(kpi: Kpi) -> float | None:
+    """How bad a figure is, bigger = worse: the case-mix adjusted gap where there is one, else
+    the value, oriented by the metric's direction. None without data."""
     value = kpi.adjusted_gap if kpi.adjusted_gap is not None else kpi.value
     if value is None or not kpi.n:
-        return (1, 0.0)
-    worse_is_bigger = kpi.definition.direction == Direction.LOWER
-    return (0, -value if worse_is_bigger else value)
+        return None
+    return value if kpi.definition.direction == Direction.LOWER else -value
+
+
+def _sorted_by_metric(
+    lines: list[DashboardLine], kpis_of: dict[int, dict[str, Kpi]], slug: str, *, worst_first: bool
+) -> list[DashboardLine]:
+    """Worst first (descending) or best first; agents without data last either way."""
+    scored = [(line, _badness(kpis_of[line.agent.pk][slug])) for line in lines]
+    present = [(line, score) for line, score in scored if score is not None]
+    present.sort(key=lambda pair: pair[1], reverse=worst_first)
+    return [line for line, _ in present] + [line for line, score in scored if score is None]
 
 
 def team_dashboard_context(request: HttpRequest, team: Team) -> dict[str, Any]:
@@ -128,11 +137,8 @@ def team_dashboard_context(request: HttpRequest, team: Team) -> dict[str, Any]:
     if sort == "name" or sort not in {d.slug for d in definitions}:
         lines.sort(key=lambda line: line.agent.name.lower(), reverse=descending)
     else:
-        rows_by_agent = {row.agent.pk: row for row in board.rows}
-        lines.sort(
-            key=lambda line: _sort_key(rows_by_agent[line.agent.pk].kpis[sort]),
-            reverse=descending,
-        )
+        kpis_of = {row.agent.pk: row.kpis for row in board.rows}
+        lines = _sorted_by_metric(lines, kpis_of, sort, worst_first=descending)
     team_scope = {"team": team.pk, "start": period.start, "end": period.end}
     return {
         "team": team,
@@ -152,6 +158,9 @@ def team_dashboard_context(request: HttpRequest, team: Team) -> dict[str, Any]:
         "dir": "desc" if descending else "asc",
         "spark_metric": definitions[0] if definitions else None,
         "flagged": sum(1 for line in lines for c in line.cells if c.band),
+        "show_total": selectors.aggregates_visible(
+            user=request.user, team=team, program=team.program
+        ),
     }
 
 
@@ -403,6 +412,8 @@ def _call_type_breakdown(
 
 
 def program_kpi_context(request: HttpRequest, program: Program) -> dict[str, Any]:
+    if not selectors.aggregates_visible(user=request.user, program=program):
+        return {"kpi_hidden": True}
     choice = period_from_request(request, program)
     period = choice.period
     all_definitions = MetricDefinition.objects.for_program(program)
