@@ -250,11 +250,18 @@ class MeasureColumns(models.Model):
         abstract = True
 
 
+# The rollups' foreign keys have no index of their own: the composite (x, date) indexes serve
+# every query, and a lone program_id index tempts PostgreSQL into scanning a program's whole
+# history for long windows (measured: 121 ms against 20 ms at 1M contacts).
 class DailyRollup(MeasureColumns):
-    program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="+")
+    program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="+", db_index=False)
     date = models.DateField()
-    team = models.ForeignKey(Team, null=True, on_delete=models.CASCADE, related_name="+")
-    agent = models.ForeignKey(Person, null=True, on_delete=models.CASCADE, related_name="+")
+    team = models.ForeignKey(
+        Team, null=True, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    agent = models.ForeignKey(
+        Person, null=True, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
     queue = models.CharField(max_length=100, blank=True)
     channel = models.CharField(max_length=10, blank=True, help_text="Empty: an activity row")
     call_type = models.CharField(max_length=100, blank=True)
@@ -272,10 +279,12 @@ class DailyRollup(MeasureColumns):
 
 
 class AgentDaily(MeasureColumns):
-    program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="+")
+    program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="+", db_index=False)
     date = models.DateField()
-    team = models.ForeignKey(Team, null=True, on_delete=models.CASCADE, related_name="+")
-    agent = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="+")
+    team = models.ForeignKey(
+        Team, null=True, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    agent = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="+", db_index=False)
 
     class Meta:
         indexes = [
@@ -289,7 +298,7 @@ class AgentDaily(MeasureColumns):
 
 
 class ProgramDaily(MeasureColumns):
-    program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="+")
+    program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="+", db_index=False)
     date = models.DateField()
     queue = models.CharField(max_length=100, blank=True)
     channel = models.CharField(max_length=10, blank=True)
