@@ -262,6 +262,10 @@ class KpiReport:
     metrics: list[Kpi]
     series: list[tuple[dt.date, list[Kpi]]] | None = None
     exclusions: list[Exclusion] = field(default_factory=list)
+    # What the figures were computed from, for a page that shows more of the same window
+    # (the agent page's call-type breakdown) without asking the database again.
+    rows: Rows = field(default_factory=Rows)
+    peers: Peers | None = None
 
     def by_slug(self) -> dict[str, Kpi]:
         return {kpi.slug: kpi for kpi in self.metrics}
@@ -330,6 +334,8 @@ def kpi_report(
             for d in definitions
         ],
         exclusions=list(exclusions_overlapping(subject.program, start, end)),
+        rows=rows,
+        peers=peers,
     )
     if granularity:
         daily = _daily_sums(subject, start, end, definitions, measures)
@@ -721,23 +727,6 @@ def queue_breakdown(
         )
         for queue, rows in sorted(per_queue.items())
     ]
-
-
-def agent_call_type_rows(
-    *,
-    agent: Person,
-    program: Program,
-    start: dt.date,
-    end: dt.date,
-    definitions: Sequence[MetricDefinition],
-) -> Rows:
-    """The agent's sums per (queue, channel, call type) over the window, exclusions applied."""
-    return grouped_sums(
-        DailyRollup,
-        Q(program=program, agent_id=agent.pk, excluded=False) & _window(start, end),
-        DIMENSIONS,
-        kpis.measures_of(definitions),
-    )
 
 
 def weekly_values(

@@ -261,7 +261,7 @@ def agent_kpi_context(request: HttpRequest, agent: Person) -> dict[str, Any]:
             }
         )
     trends = _agent_trends(request, agent, program, team_id, period, definitions)
-    breakdown = _call_type_breakdown(agent, program, period, definitions, scope)
+    breakdown = _call_type_breakdown(report, definitions, scope)
     return {
         "kpi_program": program,
         "period": period,
@@ -355,19 +355,14 @@ class BreakdownLine:
 
 
 def _call_type_breakdown(
-    agent: Person,
-    program: Program,
-    period: selectors.Period,
-    definitions: list[MetricDefinition],
-    scope: dict[str, Any],
+    report: selectors.KpiReport, definitions: list[MetricDefinition], scope: dict[str, Any]
 ) -> list[BreakdownLine]:
     """Per call type: the agent's value next to the peers' for each case-mix metric, worst gap
-    first ("FCR on billing 52% vs peers 78%, n=64")."""
+    first ("FCR on billing 52% vs peers 78%, n=64"), from the sums the report already read."""
     chosen = [d for d in definitions if d.case_mix or d.slug in ("csat", "transfer_rate")]
-    peers = selectors.peers_for(program, period.start, period.end, chosen)
-    own = selectors.agent_call_type_rows(
-        agent=agent, program=program, start=period.start, end=period.end, definitions=chosen
-    )
+    peers, own = report.peers, report.rows
+    if peers is None:
+        return []
     lines: list[BreakdownLine] = []
     for definition in chosen:
         mine = selectors.by_call_type(definition, own)
