@@ -218,6 +218,9 @@ class Exclusion(models.Model):
             models.CheckConstraint(
                 condition=~Q(kind="queue") | ~Q(queue=""), name="exclusion_queue_named"
             ),
+            models.CheckConstraint(
+                condition=Q(kind__in=ExclusionKind.values), name="exclusion_kind_valid"
+            ),
         ]
 
     def __str__(self) -> str:

@@ -111,12 +111,17 @@ def rollups_rebuild(
 
 
 def _fact_span(program: Program) -> tuple[dt.date, dt.date] | None:
+    """The days with facts or with rollups: a day whose facts were deleted must lose its
+    rollups too."""
     contacts = Interaction.objects.filter(program=program).aggregate(
         first=Min("local_date"), last=Max("local_date")
     )
     days = AgentDay.objects.filter(program=program).aggregate(first=Min("date"), last=Max("date"))
-    firsts = [d for d in (contacts["first"], days["first"]) if d]
-    lasts = [d for d in (contacts["last"], days["last"]) if d]
+    rolled = DailyRollup.objects.filter(program=program).aggregate(
+        first=Min("date"), last=Max("date")
+    )
+    firsts = [d for d in (contacts["first"], days["first"], rolled["first"]) if d]
+    lasts = [d for d in (contacts["last"], days["last"], rolled["last"]) if d]
     if not firsts:
         return None
     return min(firsts), max(lasts)
@@ -281,6 +286,8 @@ def exclusion_create(
     before this returns, so dashboards show the change at once."""
     if by is not None:
         _require_manager(by, program)
+    if kind not in ExclusionKind.values:
+        raise ValidationError({"kind": f"One of {', '.join(ExclusionKind.values)}"})
     if not reason.strip():
         raise ValidationError({"reason": "Say why (an outage, a system failure...)"})
     if end < start:
