@@ -34,6 +34,7 @@ class MetricDefinitionForm(forms.ModelForm):
             "scale",
             "unit",
             "direction",
+            "display",
             "filters",
             "case_mix",
             "min_n",

@@ -13,22 +13,43 @@ from django.utils.translation import gettext as _
 from coachloop.metrics.kpis import Kpi, Status
 from coachloop.metrics.models import MetricDefinition, Unit
 
+# How values read, per display style; a definition's ``display`` picks one, else its unit does.
+DISPLAY_BY_UNIT: dict[str, str] = {
+    Unit.SECONDS.value: "duration",
+    Unit.RATIO.value: "percent",
+    Unit.PER_HOUR.value: "per_hour",
+    Unit.POINTS.value: "points",
+    Unit.SCORE.value: "decimal1",
+}
 
-def format_value(value: float | None, unit: str) -> str:
-    """AHT as m:ss, rates as percentages, per-hour counts with one decimal."""
+
+def display_of(definition: MetricDefinition) -> str:
+    return definition.display or DISPLAY_BY_UNIT.get(definition.unit, "decimal1")
+
+
+def format_value(value: float | None, style: str) -> str:
+    """AHT as m:ss, rates as percentages, per-hour counts with one decimal, ..."""
     if value is None:
         return "—"
-    if unit == Unit.SECONDS:
+    if style == "duration":
         seconds = round(value)
         if abs(seconds) >= 60:
             return f"{seconds // 60}:{seconds % 60:02d}"
         return f"{seconds} s"
-    if unit == Unit.RATIO:
+    if style == "seconds":
+        return f"{value:.0f} s"
+    if style == "percent":
         return f"{value * 100:.1f}%"
-    if unit == Unit.PER_HOUR:
+    if style == "percent0":
+        return f"{value * 100:.0f}%"
+    if style == "per_hour":
         return f"{value:.1f}/h"
-    if unit == Unit.POINTS:
+    if style == "points":
         return f"{value:.2f}" if abs(value) < 10 else f"{value:.0f}"
+    if style == "integer":
+        return f"{value:.0f}"
+    if style == "decimal2":
+        return f"{value:.2f}"
     return f"{value:.1f}"
 
 
@@ -36,7 +57,7 @@ def format_target(kpi: Kpi) -> str:
     target = kpi.target
     if target is None:
         return ""
-    unit = kpi.definition.unit
+    unit = display_of(kpi.definition)
     if target.upper is not None:
         return f"{format_value(target.value, unit)} to {format_value(target.upper, unit)}"
     return format_value(target.value, unit)
@@ -81,7 +102,7 @@ class Cell:
 
 def cell(kpi: Kpi, url: str | None = None) -> Cell:
     definition = kpi.definition
-    unit = definition.unit
+    unit = display_of(definition)
     lines = [f"{definition.label}: {format_value(kpi.value, unit)}", f"n = {int(kpi.n)}"]
     if kpi.interval:
         low, high = kpi.interval

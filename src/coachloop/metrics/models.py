@@ -55,6 +55,18 @@ class Unit(models.TextChoices):
     PER_HOUR = "per_hour", "per hour"
 
 
+class Display(models.TextChoices):
+    DURATION = "duration", "m:ss"
+    SECONDS = "seconds", "seconds (412 s)"
+    PERCENT = "percent", "percent, one decimal (73.4%)"
+    PERCENT0 = "percent0", "percent, whole (73%)"
+    PER_HOUR = "per_hour", "per hour (12.7/h)"
+    POINTS = "points", "points (4.09, 48)"
+    INTEGER = "integer", "whole number"
+    DECIMAL1 = "decimal1", "one decimal"
+    DECIMAL2 = "decimal2", "two decimals"
+
+
 class Level(models.TextChoices):
     AGENT = "agent", "agent metric"
     QUEUE = "queue", "queue metric (program and queue only)"
@@ -108,6 +120,12 @@ class MetricDefinition(models.Model):
     scale = models.FloatField(default=1.0, help_text="value = scale x numerator / denominator")
     unit = models.CharField(max_length=10, choices=Unit.choices)
     direction = models.CharField(max_length=10, choices=Direction.choices)
+    display = models.CharField(
+        max_length=10,
+        choices=Display.choices,
+        blank=True,
+        help_text="How values read on pages; empty: by unit (seconds as m:ss, ratios as 12.3%)",
+    )
     filters: models.JSONField[dict[str, list[str]]] = models.JSONField(default=dict, blank=True)
     case_mix = models.BooleanField(
         default=False, help_text="Show the value expected from the agent's call-type mix"

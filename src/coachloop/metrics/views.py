@@ -21,7 +21,14 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from coachloop.core.charts import dot_plot, sparkline, trend_chart
 from coachloop.metrics import kpis, selectors, services, stats
-from coachloop.metrics.display import Cell, cell, format_target, format_value, records_url
+from coachloop.metrics.display import (
+    Cell,
+    cell,
+    display_of,
+    format_target,
+    format_value,
+    records_url,
+)
 from coachloop.metrics.forms import ExclusionForm, TargetForm
 from coachloop.metrics.kpis import Kpi
 from coachloop.metrics.models import Direction, Exclusion, Level, MetricDefinition, Target
@@ -250,8 +257,8 @@ def agent_kpi_context(request: HttpRequest, agent: Person) -> dict[str, Any]:
                 "kpi": kpi,
                 "cell": cell(kpi, records_url(kpi.definition, **scope)),
                 "target": format_target(kpi),
-                "peer": format_value(kpi.peer_value, kpi.definition.unit),
-                "expected": format_value(kpi.expected, kpi.definition.unit)
+                "peer": format_value(kpi.peer_value, display_of(kpi.definition)),
+                "expected": format_value(kpi.expected, display_of(kpi.definition))
                 if kpi.expected is not None
                 else "",
                 "percentile": selectors.percentile_better_than(kpi.definition, kpi.value, others),
@@ -322,7 +329,7 @@ def _agent_trends(
             else None
         )
         last_target = (report.series or [])[-1][1][index].target if report.series else None
-        unit = definition.unit
+        style = display_of(definition)
         charts.append(
             {
                 "definition": definition,
@@ -333,7 +340,7 @@ def _agent_trends(
                     target=(last_target.value, last_target.upper) if last_target else None,
                     label=_("%(metric)s per week; target band; team median dashed")
                     % {"metric": definition.label},
-                    formatter=partial(format_value, unit=unit),
+                    formatter=partial(format_value, style=style),
                 ),
                 "has_median": median is not None,
             }
@@ -388,8 +395,8 @@ def _call_type_breakdown(
                 BreakdownLine(
                     definition=definition,
                     call_type=call_type or _("(none)"),
-                    value=format_value(observed.value, definition.unit),
-                    peer=format_value(peer.value, definition.unit),
+                    value=format_value(observed.value, display_of(definition)),
+                    peer=format_value(peer.value, display_of(definition)),
                     n=int(observed.n),
                     worse=worse,
                     weight=(abs(gap) / (abs(peer.value) or 1)) * observed.n**0.5
@@ -452,7 +459,7 @@ def program_kpi_context(request: HttpRequest, program: Program) -> dict[str, Any
                 and (target.upper is None or v <= target.upper)
             )
         present = [v for v in values if v is not None]
-        unit = definition.unit
+        style = display_of(definition)
         attainment.append(
             {
                 "definition": definition,
@@ -467,7 +474,7 @@ def program_kpi_context(request: HttpRequest, program: Program) -> dict[str, Any
                     values=present,
                     label=_("%(metric)s: one dot per agent with enough data")
                     % {"metric": definition.label},
-                    formatter=partial(format_value, unit=unit),
+                    formatter=partial(format_value, style=style),
                     target=(target.value, target.upper) if target else None,
                 ),
             }
@@ -486,7 +493,7 @@ def program_kpi_context(request: HttpRequest, program: Program) -> dict[str, Any
     trend_charts = []
     for index, overall in enumerate(trend.metrics):
         series = [(begins, items[index]) for begins, items in trend.series or []]
-        unit = overall.definition.unit
+        style = display_of(overall.definition)
         last_target = series[-1][1].target if series else None
         trend_charts.append(
             {
@@ -497,7 +504,7 @@ def program_kpi_context(request: HttpRequest, program: Program) -> dict[str, Any
                     target=(last_target.value, last_target.upper) if last_target else None,
                     label=_("%(metric)s per week; target band")
                     % {"metric": overall.definition.label},
-                    formatter=partial(format_value, unit=unit),
+                    formatter=partial(format_value, style=style),
                 ),
             }
         )
