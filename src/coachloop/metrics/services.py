@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Max, Min, Q
+from django.db.models import Max, Min
 from django.utils import timezone
 
 from coachloop.core.services import event_record
@@ -164,7 +164,13 @@ def peer_priors_refresh(*, program: Program) -> list[PeerPrior]:
     per_agent: dict[int, Rows] = defaultdict(Rows)
     for dims, sums in grouped_sums(
         DailyRollup,
-        Q(program=program, agent__isnull=False, excluded=False, date__gte=start, date__lte=latest),
+        {
+            "program_id": program.pk,
+            "agent_id__isnull": False,
+            "excluded": False,
+            "date__gte": start,
+            "date__lte": latest,
+        },
         ["agent_id", *DIMENSIONS],
         kpis.measures_of(definitions),
     ):
