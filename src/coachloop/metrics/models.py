@@ -333,6 +333,34 @@ class ProgramDaily(MeasureColumns):
         return f"{self.program_id} {self.date}"
 
 
+class RunningTotal(MeasureColumns):
+    """Per program and day, each agent's (or team's) sums from their first day through this
+    one, on every day the program has activity. Any window's per-agent sums are then two rows
+    per agent, the window's last day minus the day before it: the program page's distribution
+    and the agent page's percentile cost the same for a week and for a year."""
+
+    program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="+", db_index=False)
+    date = models.DateField()
+    agent = models.ForeignKey(
+        Person, null=True, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    team = models.ForeignKey(
+        Team, null=True, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+
+    class Meta:
+        indexes = [models.Index(fields=["program", "date"], name="runningtotal_day_idx")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(agent__isnull=True) | Q(team__isnull=True),
+                name="runningtotal_agent_or_team",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.program_id} {self.date} {self.agent_id or self.team_id}"
+
+
 class PeerPrior(models.Model):
     """How much agents' true values spread in a program, per metric: the prior of the shrinkage.
     Estimated by the method of moments over the 13 weeks before the program's latest day."""

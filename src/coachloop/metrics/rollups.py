@@ -130,3 +130,52 @@ def contiguous_ranges(
         else:
             ranges.append(DayRange(program_id, day, day))
     return ranges
+
+
+def running_totals_rebuild(program_id: int, since: dt.date) -> None:
+    """Rebuild the program's running totals from ``since`` on: the totals before it are the
+    base, each later day adds that day's sums (a window function per agent and per team)."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT MAX(date) FROM metrics_runningtotal WHERE program_id = %s AND date < %s",
+            [program_id, since],
+        )
+        base_day = cursor.fetchone()[0]
+        cursor.execute(
+            "DELETE FROM metrics_runningtotal WHERE program_id = %s AND date >= %s",
+            [program_id, since],
+        )
+        for key in ("agent_id", "team_id"):
+            sql, params = _running_insert(key, program_id, since, base_day)
+            cursor.execute(sql, params)
+
+
+def _running_insert(
+    key: str, program_id: int, since: dt.date, base_day: dt.date | None
+) -> tuple[str, list[Any]]:
+    other = "team_id" if key == "agent_id" else "agent_id"
+    totals = ", ".join(
+        f"COALESCE(b.{name}, 0) + SUM(COALESCE(a.{name}, 0)) OVER running" for name in MEASURE_NAMES
+    )
+    sums = ", ".join(f"SUM({name}) AS {name}" for name in MEASURE_NAMES)
+    # Every day with activity in the program, for every agent (team) from their first day on.
+    sql = (
+        f"INSERT INTO metrics_runningtotal (program_id, date, {key}, {other}, {_MEASURE_COLUMNS}) "
+        f"SELECT %s, g.date, g.{key}, NULL, {totals} FROM ("
+        f"SELECT f.{key}, d.date FROM "
+        f"(SELECT {key}, MIN(date) AS first FROM metrics_agentdaily "
+        f"WHERE program_id = %s AND {key} IS NOT NULL GROUP BY {key}) f "
+        "JOIN (SELECT DISTINCT date FROM metrics_agentdaily "
+        "WHERE program_id = %s AND date >= %s) d "
+        "ON d.date >= f.first"
+        ") g "
+        f"LEFT JOIN (SELECT {key}, date, {sums} FROM metrics_agentdaily "
+        f"WHERE program_id = %s AND date >= %s AND {key} IS NOT NULL GROUP BY {key}, date) a "
+        f"ON a.{key} = g.{key} AND a.date = g.date "
+        "LEFT JOIN metrics_runningtotal b ON b.program_id = %s "
+        f"AND b.{key} = g.{key} AND b.date = %s "
+        f"WINDOW running AS (PARTITION BY g.{key} ORDER BY g.date ROWS UNBOUNDED PRECEDING)"
+    )
+    params: list[Any] = [program_id, program_id, program_id, since, program_id, since]
+    params += [program_id, base_day]
+    return sql, params

@@ -28,6 +28,7 @@ from coachloop.metrics.models import (
     MetricDefinition,
     PeerPrior,
     ProgramDaily,
+    RunningTotal,
     Target,
 )
 from coachloop.org.models import Membership, Person, Program, Role, RoleAssignment, Team
@@ -620,6 +621,47 @@ def _weekly_values(
     return result
 
 
+def window_sums_by(
+    key: str,
+    *,
+    program: Program,
+    start: dt.date,
+    end: dt.date,
+    measures: Iterable[str],
+    ids: Sequence[int] | None = None,
+) -> dict[int, dict[str, float]]:
+    """Each agent's (``key="agent_id"``) or team's (``"team_id"``) sums over [start, end]:
+    their running total at the window's last day minus the one before its first. Two rows per
+    agent whatever the window's length."""
+    names = sorted(set(measures))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT MAX(date) FROM metrics_runningtotal WHERE program_id = %s AND date <= %s",
+            [program.pk, end],
+        )
+        last = cursor.fetchone()[0]
+        cursor.execute(
+            "SELECT MAX(date) FROM metrics_runningtotal WHERE program_id = %s AND date < %s",
+            [program.pk, start],
+        )
+        before = cursor.fetchone()[0]
+    if last is None or (before is not None and str(before) >= str(last)):
+        return {}
+    where: Where = {"program_id": program.pk, f"{key}__isnull": False}
+    if ids is not None:
+        where[f"{key}__in"] = list(ids)
+    at_end = grouped_sums(RunningTotal, {**where, "date": last}, [key], names)
+    at_start = (
+        grouped_sums(RunningTotal, {**where, "date": before}, [key], names) if before else Rows()
+    )
+    earlier = {dims[key]: sums for dims, sums in at_start}
+    result: dict[int, dict[str, float]] = {}
+    for dims, sums in at_end:
+        base = earlier.get(dims[key], {})
+        result[dims[key]] = {name: sums[name] - base.get(name, 0.0) for name in names}
+    return result
+
+
 def agent_values(
     *,
     program: Program,
@@ -628,16 +670,22 @@ def agent_values(
     definitions: Sequence[MetricDefinition],
     agent_ids: Sequence[int] | None = None,
 ) -> dict[int, dict[str, kpis.Observation]]:
-    """Every agent's observed value per metric without filters over the window (AgentDaily):
-    distributions, percentiles and team medians."""
+    """Every agent's observed value per metric without filters over the window: distributions,
+    percentiles and team medians. An agent without activity in the window reads as no data
+    (value None, n 0), which callers leave out."""
     plain = [d for d in definitions if not d.filters and d.level != Level.QUEUE]
-    where: Where = {"program_id": program.pk, **_window(start, end)}
-    if agent_ids is not None:
-        where["agent_id__in"] = list(agent_ids)
-    result: dict[int, dict[str, kpis.Observation]] = {}
-    for dims, sums in grouped_sums(AgentDaily, where, ["agent_id"], kpis.measures_of(plain)):
-        result[dims["agent_id"]] = {d.slug: kpis.observe(d, sums) for d in plain}
-    return result
+    sums_by_agent = window_sums_by(
+        "agent_id",
+        program=program,
+        start=start,
+        end=end,
+        measures=kpis.measures_of(plain),
+        ids=agent_ids,
+    )
+    return {
+        agent_id: {d.slug: kpis.observe(d, sums) for d in plain}
+        for agent_id, sums in sums_by_agent.items()
+    }
 
 
 MIN_GROUP = 5  # aggregates of fewer agents are not shown (CONTRACTS.md, Visibility)
@@ -731,14 +779,14 @@ def team_kpis_side_by_side(
     """Each team's KPIs (contacts attributed to the team at the time) in one grouped query.
     Metrics with filters need the finer rollup and are left empty here."""
     plain = [d for d in definitions if not d.filters]
-    per_team: dict[int, dict[str, float]] = {}
-    for dims, sums in grouped_sums(
-        AgentDaily,
-        {"program_id": program.pk, "team_id__in": [t.pk for t in teams], **_window(start, end)},
-        ["team_id"],
-        kpis.measures_of(plain),
-    ):
-        per_team[dims["team_id"]] = sums
+    per_team = window_sums_by(
+        "team_id",
+        program=program,
+        start=start,
+        end=end,
+        measures=kpis.measures_of(plain),
+        ids=[t.pk for t in teams],
+    )
     book = TargetBook(program)
     return [
         (

@@ -27,6 +27,7 @@ from coachloop.metrics.models import (
     Level,
     MetricDefinition,
     PeerPrior,
+    RunningTotal,
     Target,
 )
 from coachloop.metrics.selectors import DIMENSIONS, Rows, grouped_sums
@@ -120,8 +121,12 @@ def _fact_span(program: Program) -> tuple[dt.date, dt.date] | None:
     rolled = DailyRollup.objects.filter(program=program).aggregate(
         first=Min("date"), last=Max("date")
     )
-    firsts = [d for d in (contacts["first"], days["first"], rolled["first"]) if d]
-    lasts = [d for d in (contacts["last"], days["last"], rolled["last"]) if d]
+    running = RunningTotal.objects.filter(program=program).aggregate(
+        first=Min("date"), last=Max("date")
+    )
+    spans = (contacts, days, rolled, running)
+    firsts = [span["first"] for span in spans if span["first"]]
+    lasts = [span["last"] for span in spans if span["last"]]
     if not firsts:
         return None
     return min(firsts), max(lasts)
@@ -141,6 +146,7 @@ def _chunks(
 
 
 def _rebuild(ranges: list[rollups.DayRange], progress: Progress | None) -> None:
+    earliest: dict[int, dt.date] = {}
     for index, day_range in enumerate(ranges, start=1):
         rollups.range_rebuild(day_range)
         if progress:
@@ -148,6 +154,14 @@ def _rebuild(ranges: list[rollups.DayRange], progress: Progress | None) -> None:
                 f"{index}/{len(ranges)} program {day_range.program_id} "
                 f"{day_range.start}..{day_range.end}"
             )
+        first = earliest.get(day_range.program_id, day_range.start)
+        earliest[day_range.program_id] = min(first, day_range.start)
+    # Running totals carry every earlier day forward: rebuild each program's from its first
+    # rebuilt day to the end.
+    for program_id, since in sorted(earliest.items()):
+        rollups.running_totals_rebuild(program_id, since)
+        if progress:
+            progress(f"running totals of program {program_id} from {since}")
 
 
 def peer_priors_refresh(*, program: Program) -> list[PeerPrior]:

@@ -25,6 +25,7 @@ from coachloop.metrics.models import (
     MetricDefinition,
     PeerPrior,
     ProgramDaily,
+    RunningTotal,
 )
 from coachloop.metrics.tests.factories import agent_day, contact
 from coachloop.metrics.tests.oracle import (
@@ -297,7 +298,7 @@ def _exclude(
 def _clean() -> None:
     Exclusion.objects.all().delete()
     Event.objects.filter(verb__startswith="exclusion.").delete()
-    for model in (DailyRollup, AgentDaily, ProgramDaily, PeerPrior, RecomputeMark):
+    for model in (DailyRollup, AgentDaily, ProgramDaily, RunningTotal, PeerPrior, RecomputeMark):
         model.objects.all().delete()
     Interaction.objects.all().delete()
     AgentDay.objects.all().delete()
