@@ -58,9 +58,9 @@ def rollups_apply_marks(*, progress: Progress | None = None) -> RecomputeSummary
     """Rebuild every marked program day, then drop the marks that were consumed. A mark written
     while this runs (a newer ``marked_at``) survives for the next run."""
     started = timezone.now()
-    marks = list(RecomputeMark.objects.values_list("program_id", "date", "marked_at"))
+    marks = list(RecomputeMark.objects.values_list("pk", "program_id", "date", "marked_at"))
     by_program: dict[int, list[dt.date]] = defaultdict(list)
-    for program_id, day, _ in marks:
+    for _, program_id, day, _ in marks:
         by_program[program_id].append(day)
     ranges = [
         day_range
@@ -68,8 +68,14 @@ def rollups_apply_marks(*, progress: Progress | None = None) -> RecomputeSummary
         for day_range in rollups.contiguous_ranges(program_id, days)
     ]
     _rebuild(ranges, progress)
-    for program_id, day, marked_at in marks:
-        RecomputeMark.objects.filter(program_id=program_id, date=day, marked_at=marked_at).delete()
+    # Drop the consumed marks in bulk; one marked again meanwhile has a newer time and stays.
+    if marks:
+        newest = max(marked_at for *_, marked_at in marks)
+        ids = [pk for pk, *_ in marks]
+        for chunk in range(0, len(ids), 500):
+            RecomputeMark.objects.filter(
+                pk__in=ids[chunk : chunk + 500], marked_at__lte=newest
+            ).delete()
     for program_id in by_program:
         peer_priors_refresh(program=Program.objects.get(pk=program_id))
     return RecomputeSummary(
