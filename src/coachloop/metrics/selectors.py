@@ -559,7 +559,9 @@ def team_dashboard(
         for d in definitions
     }
     weeks = periods(end - dt.timedelta(weeks=SPARK_WEEKS - 1), end, "week", program)
-    weekly = _weekly_values(program, agent_ids, weeks, end, definitions)
+    weekly = weekly_values(
+        program=program, agent_ids=agent_ids, weeks=weeks, end=end, definitions=definitions
+    )
     rows = []
     for agent in agents:
         subject = subject_for_agent(agent, program)
@@ -593,7 +595,8 @@ def team_dashboard(
     )
 
 
-def _weekly_values(
+def weekly_values(
+    *,
     program: Program,
     agent_ids: Sequence[int],
     weeks: Sequence[dt.date],
@@ -833,17 +836,6 @@ def queue_breakdown(
     ]
 
 
-def weekly_values(
-    *,
-    program: Program,
-    agent_ids: Sequence[int],
-    weeks: Sequence[dt.date],
-    end: dt.date,
-    definitions: Sequence[MetricDefinition],
-) -> dict[int, dict[str, list[float | None]]]:
-    return _weekly_values(program, agent_ids, weeks, end, definitions)
-
-
 @dataclass(frozen=True)
 class ContactSummary:
     handled: int
@@ -871,3 +863,53 @@ def aggregates_visible(*, user: AnyUser, team: Team | None = None, program: Prog
     else:
         size = RoleAssignment.objects.active().filter(role=Role.AGENT, program=program).count()
     return size >= MIN_GROUP
+
+
+def can_manage_kpis(*, user: AnyUser, program: Program) -> bool:
+    """Targets and exclusions are the program's managers' (and org admins') to change."""
+    scope = scope_for(user)
+    return scope.is_admin or program.pk in scope.manager_program_ids
+
+
+@dataclass(frozen=True)
+class Attainment:
+    definition: MetricDefinition
+    target: Target | None
+    values: list[float]  # one per agent with at least the metric's minimum n
+    met: int | None  # how many of them are on target (None without a target)
+
+    @property
+    def share(self) -> float | None:
+        if self.met is None or not self.values:
+            return None
+        return 100.0 * self.met / len(self.values)
+
+
+def target_attainment(
+    *, program: Program, start: dt.date, end: dt.date, definitions: Sequence[MetricDefinition]
+) -> list[Attainment]:
+    """Per metric, the values of the program's agents with enough data over the window and how
+    many of them meet the target in force at its end (inside it, for a range)."""
+    distribution = agent_values(program=program, start=start, end=end, definitions=definitions)
+    book = TargetBook(program)
+    rows = []
+    for definition in definitions:
+        values = [
+            observations[definition.slug].value
+            for observations in distribution.values()
+            if definition.slug in observations
+            and observations[definition.slug].n >= definition.min_n
+            and observations[definition.slug].value is not None
+        ]
+        present = [v for v in values if v is not None]
+        target = book.target(definition.slug, on=end)
+        met = None
+        if target is not None and present:
+            met = sum(
+                1
+                for v in present
+                if not kpis.is_worse(definition, v, target.value)
+                and (target.upper is None or v <= target.upper)
+            )
+        rows.append(Attainment(definition, target, present, met))
+    return rows

@@ -30,9 +30,8 @@ from coachloop.metrics.models import (
     RunningTotal,
     Target,
 )
-from coachloop.metrics.selectors import DIMENSIONS, Rows, grouped_sums
+from coachloop.metrics.selectors import DIMENSIONS, Rows, can_manage_kpis, grouped_sums
 from coachloop.org.models import Program, Team
-from coachloop.org.scope import scope_for
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
@@ -242,8 +241,7 @@ def _user_or_none(user: AnyUser | None) -> User | None:
 
 
 def _require_manager(user: AnyUser, program: Program) -> None:
-    scope = scope_for(user)
-    if not (scope.is_admin or program.pk in scope.manager_program_ids):
+    if not can_manage_kpis(user=user, program=program):
         raise PermissionDenied("Only the program's managers and org admins may do this.")
 
 

@@ -34,7 +34,6 @@ from coachloop.metrics.kpis import Kpi
 from coachloop.metrics.models import Direction, Exclusion, Level, MetricDefinition, Target
 from coachloop.org import selectors as org_selectors
 from coachloop.org.models import Person, Program, Team
-from coachloop.org.scope import scope_for
 
 DASHBOARD_DEFAULT = ("aht", "fcr", "csat", "transfer_rate", "adherence", "qa_score")
 
@@ -437,28 +436,11 @@ def program_kpi_context(request: HttpRequest, program: Program) -> dict[str, Any
         end=period.end,
         definitions=agent_definitions,
     )
-    distribution = selectors.agent_values(
-        program=program, start=period.start, end=period.end, definitions=agent_definitions
-    )
-    book = selectors.TargetBook(program)
     attainment = []
-    for definition in agent_definitions:
-        values = [
-            obs[definition.slug].value
-            for obs in distribution.values()
-            if definition.slug in obs and obs[definition.slug].n >= definition.min_n
-        ]
-        target = book.target(definition.slug, on=period.end)
-        met = None
-        if target is not None and values:
-            met = sum(
-                1
-                for v in values
-                if v is not None
-                and not kpis.is_worse(definition, v, target.value)
-                and (target.upper is None or v <= target.upper)
-            )
-        present = [v for v in values if v is not None]
+    for row in selectors.target_attainment(
+        program=program, start=period.start, end=period.end, definitions=agent_definitions
+    ):
+        definition, target = row.definition, row.target
         style = display_of(definition)
         attainment.append(
             {
@@ -467,11 +449,11 @@ def program_kpi_context(request: HttpRequest, program: Program) -> dict[str, Any
                     by_slug[definition.slug], records_url(definition, **program_scope)
                 ),
                 "target": format_target(by_slug[definition.slug]),
-                "agents": len(present),
-                "met": met,
-                "share": (100.0 * met / len(present)) if met is not None and present else None,
+                "agents": len(row.values),
+                "met": row.met,
+                "share": row.share,
                 "svg": dot_plot(
-                    values=present,
+                    values=row.values,
                     label=_("%(metric)s: one dot per agent with enough data")
                     % {"metric": definition.label},
                     formatter=partial(format_value, style=style),
@@ -548,8 +530,7 @@ def program_kpi_context(request: HttpRequest, program: Program) -> dict[str, Any
 
 
 def _can_manage(request: HttpRequest, program: Program) -> bool:
-    scope = scope_for(request.user)
-    return scope.is_admin or program.pk in scope.manager_program_ids
+    return selectors.can_manage_kpis(user=request.user, program=program)
 
 
 # --- manager pages: targets and exclusions --------------------------------------------------
