@@ -59,7 +59,7 @@ from coachloop.ingest.references import (
     external_id_frame,
     load_programs,
 )
-from coachloop.interactions.models import RecomputeMark
+from coachloop.interactions.services import recompute_marks_add
 from coachloop.metrics.services import rollups_apply_marks
 from coachloop.org.models import Program
 from coachloop.org.scope import scope_for
@@ -490,13 +490,7 @@ def _with_fcr_window(
 
 def mark_days(marks: set[tuple[int, dt.date]], *, reason: str) -> None:
     """Mark program days for KPI recomputation."""
-    RecomputeMark.objects.bulk_create(
-        [RecomputeMark(program_id=p, date=d, reason=reason) for p, d in sorted(marks)],
-        update_conflicts=True,
-        unique_fields=["program", "date"],
-        update_fields=["marked_at", "reason"],
-        batch_size=2000,
-    )
+    recompute_marks_add(marks=marks, reason=reason)
 
 
 def _keep(

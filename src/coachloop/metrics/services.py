@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from coachloop.core.services import event_record
 from coachloop.interactions.models import AgentDay, Interaction, RecomputeMark
+from coachloop.interactions.services import recompute_marks_add
 from coachloop.metrics import kpis, rollups, stats
 from coachloop.metrics.models import (
     AgentDaily,
@@ -225,12 +226,8 @@ def peer_priors_refresh(*, program: Program) -> list[PeerPrior]:
 
 
 def _mark(program: Program, start: dt.date, end: dt.date, reason: str) -> None:
-    day = start
-    while day <= end:
-        RecomputeMark.objects.update_or_create(
-            program=program, date=day, defaults={"reason": reason}
-        )
-        day += dt.timedelta(days=1)
+    days = {start + dt.timedelta(days=n) for n in range((end - start).days + 1)}
+    recompute_marks_add(marks={(program.pk, day) for day in days}, reason=reason)
 
 
 def _user_or_none(user: AnyUser | None) -> User | None:
