@@ -51,6 +51,8 @@ INSTALLED_APPS = [
     "coachloop.interactions.apps.InteractionsConfig",
     "coachloop.ingest.apps.IngestConfig",
     "coachloop.metrics.apps.MetricsConfig",
+    "coachloop.learning.apps.LearningConfig",
+    "coachloop.quality.apps.QualityConfig",
     "coachloop.simulator.apps.SimulatorConfig",
     "coachloop.core.apps.OrgAdminConfig",
     "django.contrib.auth",

@@ -3,7 +3,7 @@ import touched, marked for KPI recomputation. Rows arrive through ``coachloop.in
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from django.db import models
 from django.db.models import Q
@@ -26,7 +26,7 @@ class CsatScale(models.TextChoices):
 FactQuerySet = TypeVar("FactQuerySet", bound=models.QuerySet)
 
 
-def _visible_by_program_and_agent(
+def visible_by_program_and_agent(
     queryset: FactQuerySet, user: AnyUser, *, agent_field: str
 ) -> FactQuerySet:
     """Facts are visible where their program is in the user's scope; a lead sees those of the
@@ -50,7 +50,7 @@ def _visible_by_program_and_agent(
 
 class InteractionQuerySet(models.QuerySet["Interaction"]):
     def visible_to(self, user: AnyUser) -> InteractionQuerySet:
-        return _visible_by_program_and_agent(self, user, agent_field="agent_id")
+        return visible_by_program_and_agent(self, user, agent_field="agent_id")
 
     def handled(self) -> InteractionQuerySet:
         return self.filter(answered=True)
@@ -141,7 +141,7 @@ class Interaction(models.Model):
 
 class AgentDayQuerySet(models.QuerySet["AgentDay"]):
     def visible_to(self, user: AnyUser) -> AgentDayQuerySet:
-        return _visible_by_program_and_agent(self, user, agent_field="agent_id")
+        return visible_by_program_and_agent(self, user, agent_field="agent_id")
 
 
 class AgentDay(models.Model):
@@ -172,6 +172,29 @@ class AgentDay(models.Model):
 
     def __str__(self) -> str:
         return f"{self.agent_id} {self.date}"
+
+
+class Speaker(models.TextChoices):
+    AGENT = "agent", "Agent"
+    CUSTOMER = "customer", "Customer"
+    SYSTEM = "system", "System"
+
+
+class Transcript(models.Model):
+    """What was said on one contact: ``turns`` is a list of ``{"speaker", "offset_s", "text"}``
+    in order. A QA comment pins to a turn by its index in this list. Kept as one JSON value:
+    a transcript is always read whole and replaced whole by a re-import."""
+
+    interaction = models.OneToOneField(
+        Interaction, on_delete=models.CASCADE, related_name="transcript"
+    )
+    turns: models.JSONField[list[dict[str, Any]]] = models.JSONField(default=list)
+    batch = models.ForeignKey(
+        "ingest.ImportBatch", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    def __str__(self) -> str:
+        return f"transcript of {self.interaction_id}"
 
 
 class RecomputeMark(models.Model):

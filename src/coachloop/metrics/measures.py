@@ -1,9 +1,10 @@
 """The canonical measures: the sums every KPI is a ratio of.
 
 Each measure is one column of every rollup table, filled by one SQL expression over a contact
-(alias ``i``, with the program's service-level threshold as ``p.service_level_s``) or over an
-agent's activity day (alias ``d``). A metric definition names measures, never SQL, so a program can
-add "Billing FCR" or "Chat AHT" as data. This module is the one place the expressions live.
+(alias ``i``, with the program's service-level threshold as ``p.service_level_s``), over an
+agent's activity day (alias ``d``) or over a QA evaluation (alias ``e``, with its contact
+``i``). A metric definition names measures, never SQL, so a program can add "Billing FCR" or
+"Chat AHT" as data. This module is the one place the expressions live.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ class Measure:
     contact_sql: str  # per contact row; "0" when the measure is about activity
     activity_sql: str  # per agent-day row; "0" when the measure is about contacts
     description: str
+    # Per submitted QA evaluation (alias ``e``, its contact ``i``); "0" for the others.
+    evaluation_sql: str = "0"
 
 
 # SQLite stores booleans as 0/1 and PostgreSQL as booleans: both accept them bare in CASE WHEN.
@@ -132,10 +135,10 @@ MEASURES: tuple[Measure, ...] = (
         "COALESCE(d.productive_s, 0) * COALESCE(d.logged_in_s, 0)",
         "cross products, for the interval of a ratio",
     ),
-    # Quality (fed by the QA evaluations once they exist)
-    Measure("qa_n", "0", "0", "evaluations"),
-    Measure("qa_sum", "0", "0", "evaluation scores 0-100"),
-    Measure("qa_sq", "0", "0", "squares of evaluation scores"),
+    # Quality: submitted evaluations outside calibration, dated by their contact's local day
+    Measure("qa_n", "0", "0", "evaluations", evaluation_sql="1"),
+    Measure("qa_sum", "0", "0", "evaluation scores 0-100", evaluation_sql="e.score"),
+    Measure("qa_sq", "0", "0", "squares of evaluation scores", evaluation_sql="e.score * e.score"),
 )
 
 MEASURE_NAMES: tuple[str, ...] = tuple(measure.name for measure in MEASURES)

@@ -60,14 +60,23 @@ def _daily_inserts(program_id: int, start: dt.date, end: dt.date) -> list[tuple[
     )
     contact_values = ", ".join(f"{m.contact_sql} AS {m.name}" for m in MEASURES)
     activity_values = ", ".join(f"{m.activity_sql} AS {m.name}" for m in MEASURES)
+    evaluation_values = ", ".join(f"{m.evaluation_sql} AS {m.name}" for m in MEASURES)
     dims = "program_id, date, team_id, agent_id, queue, channel, call_type, excluded"
+    # A QA evaluation counts on its contact's day, agent, team and dimensions, so it shares
+    # the contact's rollup row (one GROUP BY over both).
     contacts = (
         f"INSERT INTO metrics_dailyrollup ({dims}, {_MEASURE_COLUMNS}) "
         f"SELECT {dims}, {_MEASURE_SUMS} FROM ("
         "SELECT i.program_id, i.local_date AS date, i.team_id, i.agent_id, i.queue, i.channel, "
         f"i.call_type, ({contact_excluded}) = 1 AS excluded, {contact_values} "
         "FROM interactions_interaction i JOIN org_program p ON p.id = i.program_id "
-        "WHERE i.program_id = %s AND i.local_date BETWEEN %s AND %s"
+        "WHERE i.program_id = %s AND i.local_date BETWEEN %s AND %s "
+        "UNION ALL "
+        "SELECT i.program_id, i.local_date AS date, i.team_id, i.agent_id, i.queue, i.channel, "
+        f"i.call_type, ({contact_excluded}) = 1 AS excluded, {evaluation_values} "
+        "FROM quality_evaluation e JOIN interactions_interaction i ON i.id = e.interaction_id "
+        "WHERE i.program_id = %s AND i.local_date BETWEEN %s AND %s "
+        "AND e.status = 'submitted' AND e.calibration_id IS NULL AND e.score IS NOT NULL"
         f") facts GROUP BY {dims}"
     )
     activity = (
@@ -79,7 +88,10 @@ def _daily_inserts(program_id: int, start: dt.date, end: dt.date) -> list[tuple[
         f") facts GROUP BY {dims}"
     )
     return [
-        (contacts, [*contact_params, program_id, start, end]),
+        (
+            contacts,
+            [*contact_params, program_id, start, end, *contact_params, program_id, start, end],
+        ),
         (activity, [*activity_params, program_id, start, end]),
     ]
 
