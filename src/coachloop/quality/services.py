@@ -387,9 +387,11 @@ def evaluation_start(
     calibration: Calibration | None = None,
 ) -> Evaluation:
     """A draft evaluation of a handled contact by the user (their open draft of it when they
-    already have one)."""
+    already have one). Outside calibration the program's QA analysts and managers evaluate;
+    inside, the session's participants do."""
     program = interaction.program
-    _require_evaluator(by, program)
+    if calibration is None:
+        _require_evaluator(by, program)
     if not interaction.answered or interaction.agent_id is None:
         raise InvalidInput(
             "Only a handled contact (one with an agent) can be evaluated",
@@ -404,7 +406,11 @@ def evaluation_start(
             )
         if calibration.status != CalibrationStatus.OPEN:
             raise Conflict("The calibration session is closed")
-        if evaluator is not None and not calibration.evaluators.filter(pk=evaluator.pk).exists():
+        # Participants evaluate (leads may be among them); nobody else adds to the session.
+        participant = (
+            evaluator is not None and calibration.evaluators.filter(pk=evaluator.pk).exists()
+        )
+        if by is not None and not participant:
             raise NotAllowed("You are not an evaluator of this calibration session")
         scorecard = calibration.scorecard
     scorecard = scorecard or selectors.scorecard_for(interaction)
