@@ -70,7 +70,8 @@ def test_others_answers_stay_hidden_until_the_evaluator_submits_their_own(world:
     s = session(world)
     evaluate(world, s.calibration, world.qa, 0, GOOD)
     second_user = world.user(s.second)
-    first_unit = list(s.calibration.interactions.order_by("pk"))[0]
+    first_unit = s.calibration.interactions.order_by("pk").first()
+    assert first_unit is not None
     visible = selectors.evaluations_visible(user=second_user).filter(calibration=s.calibration)
     assert not visible.exists()
     draft = services.evaluation_start(
