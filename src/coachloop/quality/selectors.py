@@ -12,6 +12,7 @@ from django.http import Http404
 from coachloop.interactions.models import Interaction
 from coachloop.org.models import Person, Program
 from coachloop.org.scope import scope_for
+from coachloop.quality import sampling
 from coachloop.quality.models import (
     Calibration,
     CalibrationStatus,
@@ -351,3 +352,58 @@ def sample_queue(*, user: AnyUser, analyst: Person | None = None) -> QuerySet[Sa
     if analyst is not None:
         samples = samples.filter(Q(analyst=analyst) | Q(analyst__isnull=True))
     return samples
+
+
+def sampling_candidates(
+    *, program: Program, start: dt.date, end: dt.date
+) -> list[sampling.Candidate]:
+    """The program's handled contacts in [start, end] that are neither sampled nor evaluated
+    yet (calibration aside), as the sampler sees them."""
+    rows = (
+        Interaction.objects.filter(
+            program=program,
+            local_date__range=(start, end),
+            answered=True,
+            agent__isnull=False,
+            qa_sample__isnull=True,
+        )
+        .exclude(
+            pk__in=Evaluation.objects.filter(calibration__isnull=True).values("interaction_id")
+        )
+        .values_list(
+            "pk",
+            "agent_id",
+            "call_type",
+            "csat_norm",
+            "resolved",
+            "fcr_derived",
+            "talk_s",
+            "hold_s",
+            "acw_s",
+        )
+        .order_by("pk")
+    )
+    return [
+        sampling.Candidate(
+            interaction_id=pk,
+            agent_id=agent_id,
+            call_type=call_type,
+            csat=csat,
+            resolved=resolved if resolved is not None else fcr_derived,
+            handle_s=None if talk is None else talk + (hold or 0) + (acw or 0),
+            hold_s=hold,
+        )
+        for pk, agent_id, call_type, csat, resolved, fcr_derived, talk, hold, acw in rows
+    ]
+
+
+def program_analysts(*, program: Program) -> list[int]:
+    """The people with an active QA analyst role in the program."""
+    from coachloop.org.models import Role, RoleAssignment
+
+    return sorted(
+        RoleAssignment.objects.active()
+        .filter(program=program, role=Role.QA)
+        .values_list("person_id", flat=True)
+        .distinct()
+    )

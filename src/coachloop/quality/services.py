@@ -38,6 +38,7 @@ from coachloop.quality.models import (
     EvaluationStatus,
     QaPolicy,
     Sample,
+    SampleReason,
     Scorecard,
     Section,
 )
@@ -761,9 +762,7 @@ def dispute_resolve(
     if problems:
         raise InvalidInput("Decide every disputed criterion, and only those", problems)
     criteria = _criteria_by_key(evaluation)
-    changes = _checked_answers(
-        criteria, {key: value for key, value in decisions.items() if value}
-    )
+    changes = _checked_answers(criteria, {key: value for key, value in decisions.items() if value})
     previous_score = evaluation.score
     for key, item in items.items():
         new_value = changes.get(key)
@@ -934,3 +933,93 @@ def qa_policy_set(*, program: Program, by: AnyUser | None, **values: Any) -> QaP
     policy.save()
     event_record(verb="qa_policy.set", actor=by, target=policy, program=program, params=values)
     return policy
+
+
+# --- sampling ----------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def samples_fill(*, program: Program, week_start: dt.date, by: AnyUser | None) -> list[Sample]:
+    """Fill the program's QA queue for the week starting ``week_start`` (a local day) from its
+    policy (``sampling``); agents already sampled that week are only topped up. Each agent's
+    samples go to one QA analyst (the one with the fewest that week), so one person sees an
+    agent's week; with no analysts in the program the samples are for any of its QA staff."""
+    from coachloop.quality import sampling
+
+    _require_evaluator(by, program)
+    policy = selectors.policy_for(program)
+    end = week_start + dt.timedelta(days=6)
+    candidates = selectors.sampling_candidates(program=program, start=week_start, end=end)
+    existing = list(
+        Sample.objects.filter(program=program, week_start=week_start).values_list(
+            "agent_id", "reason", "analyst_id"
+        )
+    )
+    routine_had: dict[int, int] = {}
+    targeted_had: dict[int, int] = {}
+    for agent_id, reason, _ in existing:
+        counter = routine_had if reason == SampleReason.ROUTINE else targeted_had
+        counter[agent_id] = counter.get(agent_id, 0) + 1
+    limits = sampling.thresholds(candidates)
+    reasons = [
+        reason
+        for reason, enabled in (
+            (SampleReason.LOW_CSAT, policy.target_low_csat),
+            (SampleReason.UNRESOLVED, policy.target_unresolved),
+            (SampleReason.LONG_AHT, policy.target_long_aht),
+            (SampleReason.LONG_HOLD, policy.target_long_hold),
+        )
+        if enabled
+    ]
+    by_agent: dict[int, list[sampling.Candidate]] = {}
+    for candidate in candidates:
+        by_agent.setdefault(candidate.agent_id, []).append(candidate)
+    analysts = selectors.program_analysts(program=program)
+    load = {person_id: 0 for person_id in analysts}
+    owner: dict[int, int | None] = {}
+    for agent_id, _, analyst_id in existing:
+        owner.setdefault(agent_id, analyst_id)
+        if analyst_id in load:
+            load[analyst_id] += 1
+    created: list[Sample] = []
+    for agent_id in sorted(by_agent):
+        rng = sampling.rng_for(program.pk, week_start, agent_id)
+        pool = by_agent[agent_id]
+        routine = sampling.routine_picks(
+            pool, policy.per_agent_per_week - routine_had.get(agent_id, 0), rng
+        )
+        taken = {pick.interaction_id for pick in routine}
+        targeted = sampling.targeted_picks(
+            [c for c in pool if c.interaction_id not in taken],
+            policy.targeted_per_agent_per_week - targeted_had.get(agent_id, 0),
+            reasons,
+            limits,
+            rng,
+        )
+        picks = routine + targeted
+        if not picks:
+            continue
+        analyst = owner.get(agent_id)
+        if analyst is None and load:
+            analyst = min(load, key=lambda person_id: (load[person_id], person_id))
+        if analyst is not None and analyst in load:
+            load[analyst] += len(picks)
+        created += [
+            Sample(
+                program=program,
+                interaction_id=pick.interaction_id,
+                agent_id=pick.agent_id,
+                analyst_id=analyst,
+                week_start=week_start,
+                reason=pick.reason,
+            )
+            for pick in picks
+        ]
+    Sample.objects.bulk_create(created, batch_size=1000)
+    event_record(
+        verb="qa.samples_filled",
+        actor=by,
+        program=program,
+        params={"week_start": week_start.isoformat(), "samples": len(created)},
+    )
+    return created
