@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from coachloop.core.personas import World
-from coachloop.org.models import Person
 from coachloop.metrics.stats import Posterior
+from coachloop.org.models import Person
 from coachloop.quality.analytics import (
     probability_greater,
     program_pass_rates,
