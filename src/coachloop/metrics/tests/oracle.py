@@ -6,7 +6,9 @@ AHT leaves out handled contacts whose talk time is missing and counts a missing 
 FCR uses the source flag when there is one, else the derived outcome, and leaves the contact out
 when both are unknown; service level is answered within the program's threshold over all
 contacts offered; a rate's n is its denominator, an activity ratio's n its days. Excluded
-contacts and days leave agent metrics and stay in queue metrics.
+contacts and days leave agent metrics and stay in queue metrics. The QA score is the mean of
+the submitted evaluations' scores of the contacts in the group (drafts and calibration never
+count).
 """
 
 from __future__ import annotations
@@ -49,6 +51,7 @@ class Fact:
     nps: int | None
     excluded: bool = False
     pk: int | None = None
+    qa: tuple[int, ...] = ()  # scores of the contact's submitted QA evaluations
 
 
 @dataclass(frozen=True)
@@ -134,6 +137,9 @@ def contact_figures(slug: str, facts: list[Fact], threshold: int) -> Figures:
         return sum(f.wait or 0 for f in waited), len(waited), len(waited)
     if slug == "abandon_rate":
         return _rate(facts, lambda f: not f.answered)
+    if slug == "qa_score":
+        scores = [score for f in facts for score in f.qa]
+        return sum(scores), len(scores), len(scores)
     raise AssertionError(slug)
 
 

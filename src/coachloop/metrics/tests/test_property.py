@@ -38,6 +38,7 @@ from coachloop.metrics.tests.oracle import (
     hit,
     within,
 )
+from coachloop.quality.models import Calibration, Evaluation, EvaluationStatus, Scorecard
 
 BASE = dt.date(2026, 10, 1)  # a Thursday: weeks and months cut the data in odd places
 DAYS = 21
@@ -61,8 +62,18 @@ AGENT_METRICS = [
     "productivity",
     "billing_fcr",
     "chat_aht",
+    "qa_score",
 ]
-CHAT_METRICS = ["aht", "fcr", "csat", "transfer_rate", "service_level", "abandon_rate", "asa"]
+CHAT_METRICS = [
+    "aht",
+    "fcr",
+    "csat",
+    "transfer_rate",
+    "service_level",
+    "abandon_rate",
+    "asa",
+    "qa_score",
+]
 
 
 def maybe(strategy: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
@@ -90,6 +101,10 @@ contact_draws = st.fixed_dictionaries(
         "provisional": st.booleans(),
         "csat": maybe(st.integers(1, 5)),
         "nps": maybe(st.integers(0, 10)),
+        # QA evaluations of the contact (when handled): submitted scores, and a draft or a
+        # calibration evaluation that must not count.
+        "qa": st.lists(st.integers(0, 100), max_size=2),
+        "qa_uncounted": st.sampled_from([None, "draft", "calibration"]),
     }
 )
 
@@ -230,6 +245,7 @@ def _write(
         facts.append(fact)
     saved = Interaction.objects.bulk_create(rows)
     facts = [replace(f, pk=row.pk) for f, row in zip(facts, saved, strict=True)]
+    facts = _write_evaluations(world, contact_rows, facts)
     days: list[Day] = []
     for draw in activity_rows:
         day = Day(
@@ -255,6 +271,48 @@ def _write(
             absent=day.absent,
         )
     return facts, days
+
+
+def _write_evaluations(
+    world: World, contact_rows: list[dict[str, Any]], facts: list[Fact]
+) -> list[Fact]:
+    """Evaluation rows as the QA services leave them (scores given, not computed: scoring has
+    its own tests)."""
+    scorecard, _ = Scorecard.objects.get_or_create(key="property", version=1, name="Property")
+    calibration = None
+    rows: list[Evaluation] = []
+    out: list[Fact] = []
+    for draw, fact in zip(contact_rows, facts, strict=True):
+        if not fact.answered or fact.agent is None:
+            out.append(fact)
+            continue
+        common = {
+            "interaction_id": fact.pk,
+            "scorecard": scorecard,
+            "program": fact.program,
+            "agent": fact.agent,
+            "team": fact.team,
+            "local_date": fact.day,
+        }
+        for score in draw["qa"]:
+            rows.append(Evaluation(status=EvaluationStatus.SUBMITTED, score=score, **common))
+        if draw["qa_uncounted"] == "draft":
+            rows.append(Evaluation(status=EvaluationStatus.DRAFT, score=50, **common))
+        elif draw["qa_uncounted"] == "calibration":
+            calibration = calibration or Calibration.objects.create(
+                program=fact.program, scorecard=scorecard, name="c"
+            )
+            rows.append(
+                Evaluation(
+                    status=EvaluationStatus.SUBMITTED,
+                    score=0,
+                    calibration=calibration,
+                    **{**common, "program": calibration.program},
+                )
+            )
+        out.append(replace(fact, qa=tuple(draw["qa"])))
+    Evaluation.objects.bulk_create(rows)
+    return out
 
 
 def _exclude(
@@ -300,6 +358,8 @@ def _clean() -> None:
     Event.objects.filter(verb__startswith="exclusion.").delete()
     for model in (DailyRollup, AgentDaily, ProgramDaily, RunningTotal, PeerPrior, RecomputeMark):
         model.objects.all().delete()
+    Evaluation.objects.all().delete()
+    Calibration.objects.all().delete()
     Interaction.objects.all().delete()
     AgentDay.objects.all().delete()
 
