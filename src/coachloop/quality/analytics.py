@@ -211,31 +211,20 @@ def probability_greater(first: stats.Posterior, second: stats.Posterior) -> floa
     return float(np.sum(np.diff(first_cdf) * special.betainc(second.a, second.b, middle)))
 
 
-def weakest_criteria(
+def weakest(
     *,
     program: Program,
     start: dt.date,
     end: dt.date,
     agent_id: int | None = None,
     team_id: int | None = None,
+    by_skill: bool = False,
 ) -> list[FailRate]:
-    labels, skills = criterion_labels(program)
-    counts = criterion_counts(program=program, start=start, end=end)
-    return fail_rates(counts, agent_id=agent_id, team_id=team_id, labels=labels, skills=skills)
-
-
-def weakest_skills(
-    *,
-    program: Program,
-    start: dt.date,
-    end: dt.date,
-    agent_id: int | None = None,
-    team_id: int | None = None,
-) -> list[FailRate]:
+    """The subject's criteria (or skills, with ``by_skill``), weakest first."""
     labels, skills = criterion_labels(program)
     counts = criterion_counts(program=program, start=start, end=end)
     return fail_rates(
-        counts, agent_id=agent_id, team_id=team_id, labels=labels, skills=skills, by_skill=True
+        counts, agent_id=agent_id, team_id=team_id, labels=labels, skills=skills, by_skill=by_skill
     )
 
 

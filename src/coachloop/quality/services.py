@@ -59,6 +59,20 @@ def _person_of(user: AnyUser | None) -> Person | None:
     return Person.objects.filter(pk=person_id).first() if person_id else None
 
 
+def _evaluation_event(
+    evaluation: Evaluation, verb: str, *, by: AnyUser | None, params: dict[str, Any]
+) -> None:
+    """An event about an evaluation: seen by whoever sees the evaluated agent."""
+    event_record(
+        verb=verb,
+        actor=by,
+        target=evaluation,
+        program=evaluation.program,
+        person=evaluation.agent,
+        params=params,
+    )
+
+
 def _mark_for_kpis(evaluation: Evaluation, reason: str) -> None:
     """A counted score changed: its contact's day needs its rollups again."""
     if evaluation.calibration_id is not None:
@@ -569,12 +583,10 @@ def evaluation_submit(
     Sample.objects.filter(interaction_id=evaluation.interaction_id, evaluation__isnull=True).update(
         evaluation=evaluation
     )
-    event_record(
-        verb="evaluation.submitted",
-        actor=by,
-        target=evaluation,
-        program=evaluation.program,
-        person=evaluation.agent,
+    _evaluation_event(
+        evaluation,
+        "evaluation.submitted",
+        by=by,
         params={
             "score": evaluation.score,
             "critical_failed": evaluation.critical_failed,
@@ -668,12 +680,10 @@ def evaluation_acknowledge(
     evaluation.acknowledged_at = now
     evaluation.acknowledgement_comment = comment.strip()
     evaluation.save(update_fields=["acknowledged_at", "acknowledgement_comment", "updated_at"])
-    event_record(
-        verb="evaluation.acknowledged",
-        actor=by,
-        target=evaluation,
-        program=evaluation.program,
-        person=evaluation.agent,
+    _evaluation_event(
+        evaluation,
+        "evaluation.acknowledged",
+        by=by,
         params={"late": bool(due and now > due), "comment": evaluation.acknowledgement_comment},
     )
     return evaluation
@@ -722,12 +732,10 @@ def dispute_open(
         )
         for key, why in criteria.items()
     )
-    event_record(
-        verb="evaluation.disputed",
-        actor=by,
-        target=evaluation,
-        program=evaluation.program,
-        person=evaluation.agent,
+    _evaluation_event(
+        evaluation,
+        "evaluation.disputed",
+        by=by,
         params={"dispute": dispute.pk, "criteria": sorted(criteria), "reason": dispute.reason},
     )
     return dispute
@@ -771,12 +779,10 @@ def dispute_resolve(
         else:
             item.outcome, item.new_value = DisputeOutcome.CHANGED, new_value
             _answers_write(evaluation, criteria, {key: new_value})
-            event_record(
-                verb="evaluation.answer_changed",
-                actor=by,
-                target=evaluation,
-                program=evaluation.program,
-                person=evaluation.agent,
+            _evaluation_event(
+                evaluation,
+                "evaluation.answer_changed",
+                by=by,
                 params={
                     "dispute": dispute.pk,
                     "criterion": key,
@@ -793,12 +799,10 @@ def dispute_resolve(
     dispute.save(
         update_fields=["status", "resolved_at", "resolved_by", "resolution_note", "updated_at"]
     )
-    event_record(
-        verb="dispute.resolved",
-        actor=by,
-        target=evaluation,
-        program=evaluation.program,
-        person=evaluation.agent,
+    _evaluation_event(
+        evaluation,
+        "dispute.resolved",
+        by=by,
         params={
             "dispute": dispute.pk,
             "previous_score": previous_score,

@@ -10,8 +10,7 @@ from coachloop.org.models import Person
 from coachloop.quality.analytics import (
     probability_greater,
     program_pass_rates,
-    weakest_criteria,
-    weakest_skills,
+    weakest,
 )
 from coachloop.quality.models import Scorecard
 from coachloop.quality.tests.factories import (
@@ -42,20 +41,20 @@ def test_the_criterion_an_agent_fails_far_more_than_peers_comes_first(world: Wor
     evaluations(world, scorecard, world.agent, failed=8, of=10)
     evaluations(world, scorecard, world.agent2, failed=1, of=10)
     evaluations(world, scorecard, world.care_b_agent, failed=1, of=10)
-    weakest = weakest_criteria(program=world.care, start=DAY, end=DAY, agent_id=world.agent.pk)
-    top = weakest[0]
+    rates = weakest(program=world.care, start=DAY, end=DAY, agent_id=world.agent.pk)
+    top = rates[0]
     assert (top.key, top.n, top.failed, top.peer_n, top.peer_failed) == ("verifies", 10, 8, 20, 2)
     assert top.flagged and top.probability_worse is not None and top.probability_worse > 0.95
     assert top.skills == ("verification",) and top.label == "Verifies identity"
-    assert not any(rate.flagged for rate in weakest[1:])
+    assert not any(rate.flagged for rate in rates[1:])
 
 
 def test_a_peer_who_fails_as_often_as_everyone_is_not_flagged(world: World) -> None:
     scorecard = small_scorecard()
     for agent in (world.agent, world.agent2, world.care_b_agent):
         evaluations(world, scorecard, agent, failed=2, of=6)
-    weakest = weakest_criteria(program=world.care, start=DAY, end=DAY, agent_id=world.agent2.pk)
-    assert not any(rate.flagged for rate in weakest)
+    rates = weakest(program=world.care, start=DAY, end=DAY, agent_id=world.agent2.pk)
+    assert not any(rate.flagged for rate in rates)
 
 
 def test_skills_pool_the_criteria_linked_to_them(world: World) -> None:
@@ -64,7 +63,9 @@ def test_skills_pool_the_criteria_linked_to_them(world: World) -> None:
     evaluations(world, scorecard, world.care_b_agent, failed=0, of=5)
     skills = {
         r.key: r
-        for r in weakest_skills(program=world.care, start=DAY, end=DAY, agent_id=world.agent.pk)
+        for r in weakest(
+            program=world.care, start=DAY, end=DAY, agent_id=world.agent.pk, by_skill=True
+        )
     }
     assert set(skills) == {"verification", "empathy"}
     assert (skills["verification"].n, skills["verification"].failed) == (5, 5)
@@ -75,7 +76,7 @@ def test_a_teams_weakest_criteria_compare_it_with_the_other_teams(world: World) 
     scorecard = small_scorecard()
     evaluations(world, scorecard, world.agent, failed=6, of=6)
     evaluations(world, scorecard, world.care_b_agent, failed=0, of=6)
-    team = weakest_criteria(program=world.care, start=DAY, end=DAY, team_id=world.care_a.pk)
+    team = weakest(program=world.care, start=DAY, end=DAY, team_id=world.care_a.pk)
     assert team[0].key == "verifies" and (team[0].n, team[0].peer_n) == (6, 6)
 
 
