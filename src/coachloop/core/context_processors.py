@@ -26,6 +26,14 @@ def navigation(request: HttpRequest) -> dict[str, object]:
     items = [NavItem(_("Home"), reverse("home"))]
     if scope.has_role(Role.AGENT) and scope.person_id is not None:
         items.append(NavItem(_("My page"), reverse("org:agent", args=[scope.person_id])))
+        items.append(
+            NavItem(
+                _("My evaluations"),
+                reverse("quality:agent-evaluations", args=[scope.person_id]),
+            )
+        )
+    if scope.is_admin or scope.program_role_program_ids:
+        items.append(NavItem(_("QA"), reverse("quality:home")))
     if scope.is_admin or scope.manager_program_ids:
         items.append(NavItem(_("Imports"), reverse("ingest:imports")))
     if scope.is_admin:

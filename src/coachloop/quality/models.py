@@ -130,14 +130,18 @@ class CalibrationStatus(models.TextChoices):
 
 class CalibrationQuerySet(models.QuerySet["Calibration"]):
     def visible_to(self, user: AnyUser) -> CalibrationQuerySet:
-        """QA analysts, program managers and admins of the program; leads and agents do not
-        take part in calibration."""
+        """QA analysts, program managers and admins of the program, and the session's own
+        participants (a lead who calibrates sees that session, and no other)."""
         from coachloop.org.scope import scope_for
 
         scope = scope_for(user)
         if scope.is_admin:
             return self.all()
-        return self.filter(program_id__in=scope.program_role_program_ids)
+        participant = Q(evaluators__pk=scope.person_id) if scope.person_id else Q(pk__in=[])
+        return self.filter(
+            Q(program_id__in=scope.program_role_program_ids)
+            | (participant & Q(program_id__in=scope.all_program_ids))
+        ).distinct()
 
 
 class Calibration(TimeStampedModel):

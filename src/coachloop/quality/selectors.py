@@ -407,3 +407,30 @@ def program_analysts(*, program: Program) -> list[int]:
         .values_list("person_id", flat=True)
         .distinct()
     )
+
+
+# --- for the QA pages --------------------------------------------------------------------------
+
+
+def can_edit_evaluation(*, user: AnyUser, evaluation: Evaluation) -> bool:
+    """Only its evaluator changes a draft (an org admin may finish any); the same rule the
+    services apply when saving."""
+    scope = scope_for(user)
+    if scope.is_admin:
+        return True
+    if evaluation.evaluator_id is not None:
+        return evaluation.evaluator_id == scope.person_id
+    return evaluation.created_by_id is not None and evaluation.created_by_id == user.pk
+
+
+def calibration_evaluator_roles(*, programs: list[Program]) -> QuerySet[Any]:
+    """The active QA analyst, manager and lead roles in the programs: the people who may score
+    in a calibration session (``services.calibration_create`` checks the same)."""
+    from coachloop.org.models import Role, RoleAssignment
+
+    return (
+        RoleAssignment.objects.active()
+        .filter(program__in=programs, role__in=(Role.QA, Role.MANAGER, Role.LEAD))
+        .select_related("person", "program", "team")
+        .order_by("person__name", "role")
+    )

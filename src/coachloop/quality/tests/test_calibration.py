@@ -182,3 +182,9 @@ def test_an_evaluator_who_keeps_scoring_higher_than_the_others_is_flagged_as_dri
     flagged = {row["evaluator"]: row for row in drifting_evaluators(world.care)}
     assert world.qa.pk in flagged and flagged[world.qa.pk]["mean_bias"] > 5
     assert world.lead.pk not in flagged
+
+
+def test_a_lead_who_takes_part_sees_that_session_and_no_other_lead_does(world: World) -> None:
+    s = session(world)
+    assert list(Calibration.objects.visible_to(world.user(world.lead))) == [s.calibration]
+    assert not Calibration.objects.visible_to(world.user(world.other_lead)).exists()
