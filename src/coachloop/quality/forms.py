@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from coachloop.org.models import Person, Program
-from coachloop.quality.models import Scorecard
+from coachloop.quality.models import QaPolicy, Scorecard
 
 # --- the evaluation form -------------------------------------------------------------------------
 
@@ -209,3 +209,35 @@ class CalibrationForm(forms.Form):
     def contact_ids(self) -> list[str]:
         raw = self.cleaned_data.get("contacts", "")
         return list(dict.fromkeys(part for part in raw.replace(",", " ").split() if part))
+
+
+# --- policy ------------------------------------------------------------------------------------
+
+
+class PolicyForm(forms.ModelForm):
+    """A program's QA policy; saved through ``services.qa_policy_set``."""
+
+    class Meta:
+        model = QaPolicy
+        fields = [
+            "per_agent_per_week",
+            "targeted_per_agent_per_week",
+            "target_low_csat",
+            "target_unresolved",
+            "target_long_aht",
+            "target_long_hold",
+            "acknowledge_within_days",
+        ]
+        labels = {
+            "per_agent_per_week": gettext_lazy("Routine samples per agent per week"),
+            "targeted_per_agent_per_week": gettext_lazy("Targeted samples per agent per week"),
+            "target_low_csat": gettext_lazy("Target low CSAT (1-2 of 5)"),
+            "target_unresolved": gettext_lazy("Target unresolved contacts"),
+            "target_long_aht": gettext_lazy(
+                "Target long handle time (above the week's 90th percentile)"
+            ),
+            "target_long_hold": gettext_lazy("Target long hold (above the week's 90th percentile)"),
+            "acknowledge_within_days": gettext_lazy(
+                "Days agents have to acknowledge an evaluation"
+            ),
+        }

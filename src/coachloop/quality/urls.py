@@ -10,6 +10,7 @@ from coachloop.quality import views
 app_name = "quality"
 urlpatterns = [
     path("qa/", views.home, name="home"),
+    path("qa/programs/<int:pk>/policy", views.policy_edit, name="policy"),
     path("qa/evaluate/<int:pk>", views.evaluate, name="evaluate"),
     path("qa/evaluations/<int:pk>", views.evaluation_detail, name="evaluation"),
     path("qa/evaluations/<int:pk>/edit", views.evaluation_edit, name="evaluation-edit"),

@@ -15,7 +15,9 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
 
+from coachloop.core.models import Event
 from coachloop.core.personas import World
 from coachloop.org.models import Person
 from coachloop.quality import selectors, services
@@ -26,6 +28,7 @@ from coachloop.quality.models import (
     DisputeOutcome,
     Evaluation,
     EvaluationStatus,
+    QaPolicy,
     Sample,
     SampleReason,
     Scorecard,
@@ -592,3 +595,34 @@ def test_the_contact_page_shows_its_transcript_evaluations_and_evaluate_for_qa(
     lead_html = text(client_for(world.lead).get(url))
     assert f"/qa/evaluations/{evaluation.pk}" in lead_html
     assert "/qa/evaluate/" not in lead_html
+
+
+def test_a_manager_sets_the_programs_qa_policy_and_a_lead_cannot_find_the_page(
+    world: World, client_for: Callable[[Person], Client]
+) -> None:
+    url = reverse("quality:policy", args=[world.care.pk])
+    manager = client_for(world.manager)
+    assert manager.get(url).status_code == 200
+    response = manager.post(
+        url,
+        {
+            "per_agent_per_week": 4,
+            "targeted_per_agent_per_week": 0,
+            "target_low_csat": "on",
+            "acknowledge_within_days": 3,
+        },
+    )
+    assert response.status_code == 302
+    policy = QaPolicy.objects.get(program=world.care)
+    assert (
+        policy.per_agent_per_week,
+        policy.target_unresolved,
+        policy.acknowledge_within_days,
+    ) == (4, False, 3)
+    assert Event.objects.filter(verb="qa_policy.set", program=world.care).exists()
+    assert client_for(world.lead).get(url).status_code == 404
+    bad = manager.post(
+        url,
+        {"per_agent_per_week": -1, "targeted_per_agent_per_week": 0, "acknowledge_within_days": 3},
+    )
+    assert bad.status_code == 200 and "per_agent_per_week" in bad.context["form"].errors

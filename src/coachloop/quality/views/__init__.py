@@ -20,6 +20,7 @@ from coachloop.quality.views.evaluations import (
     dispute_resolve,
     evaluation_detail,
 )
+from coachloop.quality.views.policy import policy_edit
 from coachloop.quality.views.queue import evaluate, home
 from coachloop.quality.views.scorecards import scorecard_detail, scorecard_export, scorecard_list
 
@@ -34,6 +35,7 @@ __all__ = [
     "evaluation_detail",
     "evaluation_edit",
     "home",
+    "policy_edit",
     "scorecard_detail",
     "scorecard_export",
     "scorecard_list",

@@ -85,6 +85,7 @@ def home(request: HttpRequest) -> HttpResponse:
             ],
             "fill": fill,
             "has_programs": programs.exists(),
+            "programs": programs,
         },
     )
 
