@@ -16,6 +16,7 @@ urlpatterns = [
     path("qa/evaluations/<int:pk>/edit", views.evaluation_edit, name="evaluation-edit"),
     path("qa/evaluations/<int:pk>/dispute", views.dispute_resolve, name="dispute"),
     path("qa/agents/<int:pk>/evaluations", views.agent_evaluations, name="agent-evaluations"),
+    path("qa/teams/<int:pk>", views.team_quality, name="team"),
     path("qa/scorecards", views.scorecard_list, name="scorecards"),
     path("qa/scorecards/<int:pk>", views.scorecard_detail, name="scorecard"),
     path("qa/scorecards/<int:pk>.json", views.scorecard_export, name="scorecard-json"),

@@ -10,7 +10,7 @@ from coachloop.core.tests.crawler import IdRoute
 from coachloop.interactions.models import Interaction
 from coachloop.metrics.tests.factories import contact
 from coachloop.org import services as org
-from coachloop.org.models import Person, Program, Role
+from coachloop.org.models import Person, Program, Role, Team
 from coachloop.quality import services
 from coachloop.quality.models import (
     Calibration,
@@ -91,6 +91,7 @@ def chat_calibration(world: World) -> Calibration:
 PUBLIC_ROUTES: set[str] = set()
 ID_ROUTES = {
     "quality:policy": IdRoute(Program, lambda world: world.chat),
+    "quality:team": IdRoute(Team, lambda world: world.chat_a),
     "quality:evaluate": IdRoute(Interaction, chat_contact),
     "quality:evaluation": IdRoute(Evaluation, chat_evaluation),
     "quality:evaluation-edit": IdRoute(Evaluation, chat_draft),

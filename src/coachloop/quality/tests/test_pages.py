@@ -626,3 +626,54 @@ def test_a_manager_sets_the_programs_qa_policy_and_a_lead_cannot_find_the_page(
         {"per_agent_per_week": -1, "targeted_per_agent_per_week": 0, "acknowledge_within_days": 3},
     )
     assert bad.status_code == 200 and "per_agent_per_week" in bad.context["form"].errors
+
+
+def test_the_agents_evaluations_show_the_criterion_they_fail_more_than_peers(
+    world: World, client_for: Callable[[Person], Client]
+) -> None:
+    scorecard = small_scorecard()
+    day = dt.date(2026, 11, 12)
+    for agent, failed in ((world.agent, 6), (world.agent2, 0), (world.care_b_agent, 0)):
+        for index in range(6):
+            submitted_evaluation(
+                world,
+                scorecard=scorecard,
+                interaction=handled_contact(world, agent=agent, day=day, transcript=False),
+                answers={**answers_for(scorecard), "verifies": "no" if index < failed else "yes"},
+            )
+    lead_page = client_for(world.lead).get(
+        reverse("quality:agent-evaluations", args=[world.agent.pk])
+    )
+    weak = lead_page.context["weak"]
+    assert weak["criteria"][0].key == "verifies" and weak["criteria"][0].flagged
+    assert "fails more than peers" in lead_page.content.decode()
+    # The agent's own page hides peer figures: their program has fewer than 5 agents.
+    own = client_for(world.agent).get(reverse("quality:agent-evaluations", args=[world.agent.pk]))
+    assert not own.context["weak"]["peers_visible"]
+    assert "Peers failed" not in own.content.decode()
+
+
+def test_a_teams_qa_page_lists_each_agents_qa_score_and_the_teams_weakest_criteria(
+    world: World, client_for: Callable[[Person], Client], django_capture_on_commit_callbacks: Any
+) -> None:
+    scorecard = small_scorecard()
+    day = dt.date(2026, 11, 12)
+    with django_capture_on_commit_callbacks(execute=True):
+        for _ in range(3):
+            submitted_evaluation(
+                world,
+                scorecard=scorecard,
+                interaction=handled_contact(world, day=day, transcript=False),
+                answers={**answers_for(scorecard), "greets": "no"},
+            )
+    response = client_for(world.lead).get(reverse("quality:team", args=[world.care_a.pk]))
+    assert response.status_code == 200
+    cells = {agent.pk: cell for agent, cell in response.context["rows"]}
+    assert cells[world.agent.pk].n == 3 and cells[world.agent2.pk].n == 0
+    assert response.context["weak"]["criteria"][0].key == "greets"
+    assert (
+        client_for(world.other_lead)
+        .get(reverse("quality:team", args=[world.care_a.pk]))
+        .status_code
+        == 404
+    )

@@ -19,6 +19,7 @@ from coachloop.quality.views.evaluations import (
     agent_evaluations,
     dispute_resolve,
     evaluation_detail,
+    team_quality,
 )
 from coachloop.quality.views.policy import policy_edit
 from coachloop.quality.views.queue import evaluate, home
@@ -39,4 +40,5 @@ __all__ = [
     "scorecard_detail",
     "scorecard_export",
     "scorecard_list",
+    "team_quality",
 ]

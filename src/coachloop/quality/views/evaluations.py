@@ -20,10 +20,12 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
 from coachloop.core.errors import CoachloopError, InvalidInput, NotAllowed
-from coachloop.metrics import stats
+from coachloop.metrics import display, stats
+from coachloop.metrics import selectors as kpi_selectors
 from coachloop.org import selectors as org_selectors
+from coachloop.org.models import Program, Team
 from coachloop.org.scope import scope_for
-from coachloop.quality import forms, scoring, selectors, services
+from coachloop.quality import analytics, forms, scoring, selectors, services
 from coachloop.quality.models import (
     Comment,
     Criterion,
@@ -345,6 +347,7 @@ def agent_evaluations(request: HttpRequest, pk: int) -> HttpResponse:
             }
         )
     scope = scope_for(request.user)
+    latest = evaluations.order_by("-local_date").select_related("program").first()
     return render(
         request,
         "quality/agent_evaluations.html",
@@ -354,5 +357,62 @@ def agent_evaluations(request: HttpRequest, pk: int) -> HttpResponse:
             "rows": rows,
             "summary": _summary(evaluations),
             "is_self": scope.person_id == agent.pk,
+            "weak": weakest_context(request.user, latest.program, agent_id=agent.pk)
+            if latest
+            else None,
         },
+    )
+
+
+WEAKEST_WEEKS = 13
+
+
+def weakest_context(
+    user: Any, program: Program, *, agent_id: int | None = None, team: Team | None = None
+) -> dict[str, Any]:
+    """The subject's criteria and skills over the last 13 weeks, weakest first, against the
+    rest of the program; peer figures only where the viewer may see aggregates."""
+    end = timezone.localdate()
+    start = end - dt.timedelta(weeks=WEAKEST_WEEKS) + dt.timedelta(days=1)
+    common = {
+        "program": program,
+        "start": start,
+        "end": end,
+        "agent_id": agent_id,
+        "team_id": team.pk if team else None,
+    }
+    return {
+        "start": start,
+        "end": end,
+        "program": program,
+        "team": team,
+        "criteria": analytics.weakest(**common),
+        "skills": analytics.weakest(**common, by_skill=True),
+        "peers_visible": kpi_selectors.aggregates_visible(user=user, team=team, program=program),
+    }
+
+
+@login_required
+@require_GET
+def team_quality(request: HttpRequest, pk: int) -> HttpResponse:
+    """A team's weakest criteria and skills against the other teams, and each agent's QA score
+    (the KPI: shrunk, with n, interval and flags) over the same 13 weeks."""
+    team = org_selectors.team_get(user=request.user, pk=pk)
+    weak = weakest_context(request.user, team.program, team=team)
+    dashboard = kpi_selectors.team_dashboard(
+        team=team,
+        agents=list(org_selectors.team_current_agents(user=request.user, team=team)),
+        start=weak["start"],
+        end=weak["end"],
+        definitions=kpi_selectors.definitions_for(team.program, ["qa_score"]),
+    )
+    rows = [
+        (row.agent, display.cell(row.kpis["qa_score"]))
+        for row in dashboard.rows
+        if "qa_score" in row.kpis
+    ]
+    return render(
+        request,
+        "quality/team_quality.html",
+        {"team": team, "weak": weak, "rows": rows},
     )
