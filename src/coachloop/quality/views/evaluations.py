@@ -374,20 +374,25 @@ def weakest_context(
     rest of the program; peer figures only where the viewer may see aggregates."""
     end = timezone.localdate()
     start = end - dt.timedelta(weeks=WEAKEST_WEEKS) + dt.timedelta(days=1)
-    common = {
-        "program": program,
-        "start": start,
-        "end": end,
-        "agent_id": agent_id,
-        "team_id": team.pk if team else None,
-    }
+    team_id = team.pk if team else None
+
+    def rates(by_skill: bool) -> list[analytics.FailRate]:
+        return analytics.weakest(
+            program=program,
+            start=start,
+            end=end,
+            agent_id=agent_id,
+            team_id=team_id,
+            by_skill=by_skill,
+        )
+
     return {
         "start": start,
         "end": end,
         "program": program,
         "team": team,
-        "criteria": analytics.weakest(**common),
-        "skills": analytics.weakest(**common, by_skill=True),
+        "criteria": rates(by_skill=False),
+        "skills": rates(by_skill=True),
         "peers_visible": kpi_selectors.aggregates_visible(user=user, team=team, program=program),
     }
 
