@@ -2,8 +2,10 @@
 
 It simulates a contact center (``coachloop.simulator``, about 120 agents x 90 days ending
 yesterday) and imports the simulator's files through the same importers a real export goes
-through, so the demo exercises the real path. Then it gives everyone a login and writes one
-login per person to ``demo-logins.json`` (one password per role, hashed once).
+through, so the demo exercises the real path: people, contacts and agent days, then the QA
+side (transcripts, the scorecard and the evaluations, which feed the QA score KPI). Then it
+gives everyone a login and writes one login per person to ``demo-logins.json`` (one password
+per role, hashed once).
 """
 
 from __future__ import annotations
@@ -31,11 +33,15 @@ from coachloop.org.models import Person, Program, Role, RoleAssignment
 
 LOGINS_FILE = "demo-logins.json"
 ADMIN_EXTERNAL_ID = "X001"
-# The order files are imported in: people first, then what they did.
+# The order files are imported in: people first, then what they did, then what QA made of it
+# (an evaluation names its contact, evaluator and scorecard, so it comes last).
 IMPORTS = (
     ("roster", "roster.csv"),
     ("interactions", "interactions.csv"),
     ("agent-days", "agent_days.csv"),
+    ("transcripts", "transcripts.jsonl"),
+    ("scorecard", "scorecard.json"),
+    ("evaluations", "evaluations.csv"),
 )
 
 
@@ -110,6 +116,10 @@ def build_demo(
         stage(f"import {kind}", started)
 
     started = time.perf_counter()
+    report.counts["qa samples"] = _fill_qa_queues()
+    stage("qa samples", started)
+
+    started = time.perf_counter()
     passwords = {role: secrets.token_urlsafe(9) for role in Role.values}
     report.logins = _create_logins(passwords)
     report.logins_path = write_logins(report.logins)
@@ -181,6 +191,19 @@ def _create_programs(*, targets_from: dt.date) -> None:
         )
 
 
+def _fill_qa_queues() -> int:
+    """Last week's QA queue of every program, from the default policy, so an analyst signing in
+    finds contacts waiting."""
+    from coachloop.metrics.selectors import week_start
+    from coachloop.quality.services import samples_fill
+
+    last_week = timezone.localdate() - dt.timedelta(days=7)
+    return sum(
+        len(samples_fill(program=program, week_start=week_start(last_week, program), by=None))
+        for program in Program.objects.all()
+    )
+
+
 def _import(kind: str, path: Path) -> int:
     from coachloop.ingest.models import BatchStatus, ImportBatch
     from coachloop.ingest.services import import_create
@@ -195,6 +218,11 @@ def _import(kind: str, path: Path) -> int:
             f"{batch.error or job.error or problems}"
         )
     ImportBatch.objects.filter(pk=batch.pk).update(job=job)
+    if kind == "evaluations":
+        # One row per answer: the count worth showing is of evaluations.
+        from coachloop.quality.models import Evaluation
+
+        return Evaluation.objects.filter(batch=batch).count()
     return batch.rows_inserted + batch.rows_updated
 
 

@@ -97,6 +97,26 @@ KIND_FIELDS: dict[str, tuple[Field, ...]] = {
         Field("adherent_s", FieldType.DURATION),
         Field("absent", FieldType.BOOL),
     ),
+    # `turns` is the JSON list as written (loaders/transcripts.py checks each turn).
+    "transcripts": (
+        Field("external_id", FieldType.TEXT, required_column=True),
+        Field("program", FieldType.CODE, required_column=True),
+        Field("turns", FieldType.TEXT, required_column=True, max_length=1_000_000),
+    ),
+    # One row per answer (loaders/evaluations/); a scorecard is one JSON document, no fields.
+    "evaluations": (
+        Field("evaluation_id", FieldType.TEXT, required_column=True),
+        Field("interaction_external_id", FieldType.TEXT, required_column=True),
+        Field("program", FieldType.CODE, required_column=True),
+        Field("scorecard", FieldType.TEXT, required_column=True, max_length=100),
+        Field("scorecard_version", FieldType.TEXT, max_length=10),
+        Field("evaluator", FieldType.TEXT, required_column=True, max_length=100),
+        Field("evaluated_at", FieldType.TIMESTAMP, required_column=True),
+        Field("criterion", FieldType.TEXT, required_column=True, max_length=100),
+        Field("answer", FieldType.TEXT, required_column=True, max_length=20),
+        Field("comment", FieldType.TEXT, max_length=5000),
+        Field("calibration_id", FieldType.TEXT),
+    ),
 }
 
 # Roster files may carry a person's ids in other systems as `external_id:<source>` columns.

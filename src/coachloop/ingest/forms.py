@@ -12,7 +12,7 @@ from coachloop.ingest.models import ImportKind, OnError, SavedMapping
 
 class UploadForm(forms.Form):
     kind = forms.ChoiceField(label=_("What the file holds"), choices=ImportKind.choices)
-    file = forms.FileField(label=_("File (CSV, XLSX or JSON Lines)"))
+    file = forms.FileField(label=_("File (CSV, XLSX or JSON Lines; a scorecard is JSON)"))
     saved_mapping = forms.ModelChoiceField(
         label=_("Saved mapping"),
         queryset=SavedMapping.objects.none(),

@@ -83,6 +83,12 @@ def _as_text(value: object) -> str:
 
 def parse_mapping(text: str, *, kind: str) -> Mapping:
     """Parse a mapping file for an import of ``kind``; raises InvalidInput naming the bad key."""
+    if kind not in KIND_FIELDS:
+        # A scorecard is one JSON document in its own shape: there are no columns to map.
+        raise InvalidInput(
+            f"A {kind} import takes no mapping file: the file is read as it is",
+            [ErrorDetail(column="mapping", value=kind, expected="no mapping for this kind")],
+        )
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

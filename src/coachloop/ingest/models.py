@@ -21,6 +21,9 @@ class ImportKind(models.TextChoices):
     ROSTER = "roster", "Roster"
     INTERACTIONS = "interactions", "Interactions"
     AGENT_DAYS = "agent-days", "Agent days"
+    TRANSCRIPTS = "transcripts", "Transcripts"
+    SCORECARD = "scorecard", "Scorecard"
+    EVALUATIONS = "evaluations", "QA evaluations"
 
 
 class BatchStatus(models.TextChoices):

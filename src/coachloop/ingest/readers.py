@@ -78,9 +78,24 @@ def detect_format(path: Path, given: str | None, delimiter: str | None) -> str:
     if found is None:
         raise InvalidInput(
             f"Cannot tell the format of {path.name!r} from its extension: give --format "
-            "csv, xlsx or jsonl"
+            "csv, xlsx or jsonl (json for a scorecard)"
         )
     return found
+
+
+def read_json_document(path: Path, encoding: str | None = None) -> Any:
+    """A whole file that is one JSON value (a scorecard). An unreadable file raises
+    InvalidInput saying where it stops being JSON."""
+    try:
+        text = path.read_text(encoding=encoding or "utf-8-sig")
+    except UnicodeError as exc:
+        raise InvalidInput(f"{path.name} is not {encoding or 'UTF-8'} text: {exc}") from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InvalidInput(
+            f"{path.name} is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}"
+        ) from None
 
 
 def open_table(

@@ -3,7 +3,9 @@
 The pipeline for every kind: read the file in chunks; map, check and resolve each chunk
 (``loaders/<kind>.py``); stage the good rows; then either reject (``--on-error reject`` and any
 bad row: nothing is written), report (``--dry-run``) or publish in one short transaction that
-also derives FCR and marks the touched days for KPI recomputation."""
+also derives FCR and marks the touched days for KPI recomputation. Rosters and QA evaluations
+are checked as a whole file and written by their loader's ``run`` in one transaction; a
+scorecard is one JSON document (``loaders/scorecard.py``)."""
 
 from __future__ import annotations
 
@@ -33,7 +35,14 @@ from coachloop.ingest.frames import (
     chunk_frame,
     unreadable_problems,
 )
-from coachloop.ingest.loaders import agent_days, interactions, roster
+from coachloop.ingest.loaders import (
+    agent_days,
+    evaluations,
+    interactions,
+    roster,
+    scorecard,
+    transcripts,
+)
 from coachloop.ingest.mapping import (
     ENCODING_EXPECTED,
     SOURCE_NAME_EXPECTED,
@@ -67,7 +76,22 @@ from coachloop.org.scope import scope_for
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 
-STAGED_LOADERS: dict[str, ModuleType] = {"interactions": interactions, "agent-days": agent_days}
+STAGED_LOADERS: dict[str, ModuleType] = {
+    "interactions": interactions,
+    "agent-days": agent_days,
+    "transcripts": transcripts,
+}
+# Kinds checked as a whole file rather than chunk by chunk: a roster row goes through the org
+# services; an evaluation's rows may be anywhere in the file.
+WHOLE_FILE_LOADERS: dict[str, ModuleType] = {"roster": roster, "evaluations": evaluations}
+# The formats each kind reads (CONTRACTS.md, "Command line"), in words for the error message.
+TABLE_FORMATS = ("csv", "xlsx", "jsonl")
+KIND_FORMATS: dict[str, tuple[tuple[str, ...], str]] = {
+    "scorecard": (("json",), "one JSON document (.json, --format json)"),
+    "transcripts": (("jsonl",), "JSON Lines (.jsonl, --format jsonl)"),
+}
+# Kinds whose rows may name agents nobody has yet (--create-missing-agents).
+CREATES_AGENTS = ("roster", "interactions", "agent-days")
 DEFAULT_PLAUSIBLE_S = 4 * 3600.0
 
 
@@ -142,9 +166,25 @@ def import_create(
                 f"delimiter {delimiter!r} is not valid, expected one character",
                 [ErrorDetail(column="delimiter", value=delimiter, expected="one character")],
             )
+    if create_missing_agents and kind not in CREATES_AGENTS:
+        raise InvalidInput(
+            f"--create-missing-agents is not for {kind} imports: the people and contacts they "
+            "name must exist",
+            [
+                ErrorDetail(
+                    column="create_missing_agents",
+                    value="true",
+                    expected="only with " + ", ".join(CREATES_AGENTS),
+                )
+            ],
+        )
     fmt = detect_format(Path(file_name), file_format, delimiter or mapping.delimiter)
-    if fmt not in ("csv", "xlsx", "jsonl"):
-        raise InvalidInput(f"A {kind} import reads csv, xlsx or jsonl, not {fmt}")
+    formats, words = KIND_FORMATS.get(kind, (TABLE_FORMATS, "csv, xlsx or jsonl"))
+    if fmt not in formats:
+        raise InvalidInput(
+            f"A {kind} import reads {words}, not {fmt}",
+            [ErrorDetail(column="format", value=fmt, expected=words)],
+        )
     actor: Any = by if by is not None and by.is_authenticated else None
     return ImportBatch.objects.create(
         kind=kind,
@@ -226,6 +266,15 @@ def import_run(*, batch: ImportBatch, progress: Progress | None = None) -> Impor
     ImportBatch.objects.filter(pk=batch.pk).update(
         status=BatchStatus.RUNNING, started_at=timezone.now()
     )
+    if batch.kind == "scorecard":
+        # One JSON document, not a table: no mapping, no chunks.
+        return scorecard.run(
+            batch=batch,
+            context=_context(batch, Mapping()),
+            errors=ErrorFile(_error_path(batch), []),
+            report=report,
+            started=started,
+        )
     mapping = (
         parse_mapping(batch.mapping_text, kind=batch.kind)
         if batch.mapping_text.strip()
@@ -268,9 +317,9 @@ def import_run(*, batch: ImportBatch, progress: Progress | None = None) -> Impor
     batch.save(update_fields=["unmapped_columns"])
     context = _context(batch, mapping)
     errors = ErrorFile(_error_path(batch), table.header)
-    if batch.kind == "roster":
+    if batch.kind in WHOLE_FILE_LOADERS:
         try:
-            return roster.run(
+            return WHOLE_FILE_LOADERS[batch.kind].run(
                 batch=batch,
                 table=table,
                 mapping=mapping,
@@ -413,6 +462,11 @@ def _publish(
     """Inside the publishing transaction: create what the rows wait for, write the rows that
     changed, settle derived FCR around them, and mark the days whose KPIs they change."""
     stage = staging.stage_name(batch.pk)
+    own_publish = getattr(loader, "publish", None)
+    if own_publish is not None:  # a target staging.publish cannot write (a JSON column)
+        published: staging.Published = own_publish(batch=batch, target=target)
+        batch.programs.set(_staged_programs(stage))
+        return published
     is_interactions = batch.kind == "interactions"
     if is_interactions:
         create_pending(stage, context)

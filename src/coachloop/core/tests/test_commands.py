@@ -78,8 +78,15 @@ def test_the_demo_builds_an_organization_with_a_login_per_role(
         "roster",
         "interactions",
         "agent-days",
+        "scorecard",
+        "transcripts",
+        "evaluations",
     }
     assert "import interactions" in err and "total" in err  # the time of each stage
+    # Last week's QA queues are filled, so an analyst finds contacts waiting.
+    from coachloop.quality.models import Sample
+
+    assert Sample.objects.open().exists() and "qa samples" in err
     assert lead["username"] in out and lead["password"] in out
     # A printed login really signs in and sees its team.
     client = Client()

@@ -21,7 +21,10 @@ ERRORS_SHOWN = 50
 
 
 class Command(BaseCommand):
-    help = "Import roster, interactions or agent-days from CSV, XLSX or JSON Lines."
+    help = (
+        "Import roster, interactions, agent-days, transcripts, evaluations (CSV, XLSX or JSON "
+        "Lines) or a scorecard (JSON)."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("kind", choices=ImportKind.values)
