@@ -10,6 +10,7 @@ from coachloop.ingest.api import router as ingest_router
 from coachloop.interactions.api import router as interactions_router
 from coachloop.metrics.api import router as metrics_router
 from coachloop.org.api import router as org_router
+from coachloop.quality.api import router as quality_router
 
 api = NinjaAPI(
     title="coachloop API",
@@ -25,3 +26,4 @@ api.add_router("/", org_router)
 api.add_router("/", ingest_router)
 api.add_router("/", metrics_router)
 api.add_router("/", interactions_router)
+api.add_router("/", quality_router)

@@ -321,6 +321,12 @@ class DisputeStatus(models.TextChoices):
     RESOLVED = "resolved", "Resolved"
 
 
+class DisputeQuerySet(models.QuerySet["Dispute"]):
+    def visible_to(self, user: AnyUser) -> DisputeQuerySet:
+        """A dispute is seen by whoever sees its evaluation."""
+        return self.filter(evaluation__in=Evaluation.objects.visible_to(user).values("pk"))
+
+
 class Dispute(TimeStampedModel):
     """An agent (or their lead) disputes named criteria of a submitted evaluation."""
 
@@ -337,6 +343,8 @@ class Dispute(TimeStampedModel):
     )
     resolved_at = models.DateTimeField(null=True, blank=True)
     resolution_note = models.TextField(blank=True)
+
+    objects = DisputeQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -4,6 +4,9 @@ chat program, made through the services and found again when asked twice."""
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
+
+from django.db.models import Model
 
 from coachloop.core.personas import World
 from coachloop.core.tests.crawler import IdRoute
@@ -14,6 +17,7 @@ from coachloop.org.models import Person, Program, Role, Team
 from coachloop.quality import services
 from coachloop.quality.models import (
     Calibration,
+    Dispute,
     DisputeStatus,
     Evaluation,
     EvaluationStatus,
@@ -88,8 +92,51 @@ def chat_calibration(world: World) -> Calibration:
     )
 
 
+def chat_dispute(world: World) -> Dispute:
+    found = Dispute.objects.filter(evaluation__program=world.chat).first()
+    if found is not None:
+        return found
+    chat_evaluation(world)
+    return Dispute.objects.get(evaluation__program=world.chat)
+
+
+def unit_payload(world: World, calibration: Model) -> dict[str, Any]:
+    return {"interaction": chat_contact(world).pk}
+
+
 PUBLIC_ROUTES: set[str] = set()
+API = "/api/v1"
 ID_ROUTES = {
+    f"{API}/scorecards/{{scorecard_id}}": IdRoute(
+        Scorecard, chat_scorecard, lambda world, obj: small_document(key="chat-routes")
+    ),
+    f"{API}/evaluations/{{evaluation_id}}": IdRoute(
+        Evaluation, chat_draft, lambda world, obj: {"answers": {"greets": "yes"}}
+    ),
+    f"{API}/evaluations/{{evaluation_id}}/comments": IdRoute(
+        Evaluation, chat_draft, lambda world, obj: {"text": "A comment"}
+    ),
+    f"{API}/evaluations/{{evaluation_id}}/comments/{{comment_id}}": IdRoute(Evaluation, chat_draft),
+    f"{API}/evaluations/{{evaluation_id}}/submit": IdRoute(Evaluation, chat_draft),
+    f"{API}/evaluations/{{evaluation_id}}/acknowledge": IdRoute(Evaluation, chat_evaluation),
+    f"{API}/evaluations/{{evaluation_id}}/disputes": IdRoute(
+        Evaluation,
+        chat_evaluation,
+        lambda world, obj: {"reason": "unfair", "criteria": {"greets": "I did"}},
+    ),
+    f"{API}/disputes/{{dispute_id}}": IdRoute(Dispute, chat_dispute),
+    f"{API}/disputes/{{dispute_id}}/resolve": IdRoute(
+        Dispute, chat_dispute, lambda world, obj: {"decisions": {"greets": None}}
+    ),
+    f"{API}/calibrations/{{calibration_id}}": IdRoute(Calibration, chat_calibration),
+    f"{API}/calibrations/{{calibration_id}}/evaluations": IdRoute(
+        Calibration, chat_calibration, unit_payload
+    ),
+    f"{API}/calibrations/{{calibration_id}}/close": IdRoute(Calibration, chat_calibration),
+    f"{API}/calibrations/{{calibration_id}}/report": IdRoute(Calibration, chat_calibration),
+    f"{API}/agents/{{agent_id}}/qa": IdRoute(Person, lambda world: world.chat_agent),
+    f"{API}/teams/{{team_id}}/qa": IdRoute(Team, lambda world: world.chat_a),
+    f"{API}/programs/{{program_id}}/qa": IdRoute(Program, lambda world: world.chat),
     "quality:policy": IdRoute(Program, lambda world: world.chat),
     "quality:team": IdRoute(Team, lambda world: world.chat_a),
     "quality:evaluate": IdRoute(Interaction, chat_contact),
