@@ -9,7 +9,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import Http404, HttpRequest
 from django.utils import timezone
 from ninja import Body, Field, Query, Router, Schema, Status
 from ninja.pagination import paginate
@@ -298,10 +298,7 @@ def comment_delete(request: HttpRequest, evaluation_id: int, comment_id: int) ->
     evaluation = selectors.evaluation_get(user=request.user, pk=evaluation_id)
     comment = evaluation.comments.filter(pk=comment_id).first()
     if comment is None:
-        raise InvalidInput(
-            "No such comment on this evaluation",
-            [ErrorDetail(column="comment_id", value=comment_id, expected="a comment of it")],
-        )
+        raise Http404("No such comment on this evaluation")
     services.evaluation_comment_delete(comment=comment, by=request.user)
     return Status(204, None)
 

@@ -292,11 +292,10 @@ def policy_for(program: Program) -> QaPolicy:
 
 
 def dispute_list(*, user: AnyUser, status: str | None = DisputeStatus.OPEN) -> QuerySet[Dispute]:
-    disputes = (
-        Dispute.objects.visible_to(user)
-        .filter(evaluation__in=evaluations_visible(user=user).values("pk"))
-        .select_related("evaluation", "evaluation__agent", "evaluation__program")
-    )
+    # evaluations_visible is Evaluation.visible_to plus calibration blindness: one filter.
+    disputes = Dispute.objects.filter(
+        evaluation__in=evaluations_visible(user=user).values("pk")
+    ).select_related("evaluation", "evaluation__agent", "evaluation__program")
     return disputes.filter(status=status) if status else disputes
 
 

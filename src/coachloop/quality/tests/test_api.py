@@ -44,9 +44,9 @@ def test_a_scorecard_round_trips_through_the_api(world: World, client_for: Clien
     assert status == 201 and created["is_current"]
     status, read = send(admin, "GET", f"/scorecards/{created['id']}")
     assert status == 200
-    for key in ("key", "version", "critical_scope", "sections"):
-        assert read[key] == created[key]
-    assert [c["key"] for c in read["sections"][0]["criteria"]] == ["greets", "verifies"]
+    # What comes back is the document sent, with its defaults filled in.
+    sent = services.scorecard_normalise(small_document())
+    assert {k: v for k, v in read.items() if k not in ("id", "is_current")} == sent
     assert send(admin, "POST", "/scorecards", small_document())[0] == 200  # unchanged
 
 
@@ -271,3 +271,23 @@ def test_an_agents_qa_gaps_hide_peer_figures_from_an_agent_in_a_small_program(
     )
     rates = {row["key"]: row for row in program["criteria"]}
     assert rates["verifies"]["pass_rate"] == 0.5 and program["ambiguous_criteria"] == []
+
+
+def test_a_care_lead_gets_404_for_a_chat_evaluation_and_for_a_missing_comment(
+    world: World, client_for: Clients
+) -> None:
+    chat_scorecard, _ = services.scorecard_import(
+        document={**small_document(key="chat-only"), "programs": ["chat"]}, by=None
+    )
+    chat = handled_contact(world, agent=world.chat_agent, transcript=False)
+    chat.program = world.chat
+    chat.save(update_fields=["program"])
+    evaluation = submitted_evaluation(
+        world, scorecard=chat_scorecard, interaction=chat, evaluator=world.admin
+    )
+    status, body = send(client_for(world.lead), "GET", f"/evaluations/{evaluation.pk}")
+    assert status == 404 and body["error"]["code"] == "not_found"
+    small_scorecard()
+    qa = client_for(world.qa)
+    status, draft = send(qa, "POST", "/evaluations", {"interaction": handled_contact(world).pk})
+    assert send(qa, "DELETE", f"/evaluations/{draft['id']}/comments/999999")[0] == 404

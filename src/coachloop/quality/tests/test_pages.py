@@ -677,3 +677,36 @@ def test_a_teams_qa_page_lists_each_agents_qa_score_and_the_teams_weakest_criter
         .status_code
         == 404
     )
+
+
+def test_the_calibration_list_flags_evaluators_who_keep_leaning_one_way(
+    world: World, client_for: Callable[[Person], Client]
+) -> None:
+    scorecard = small_scorecard()
+    good = answers_for(scorecard)
+    for _ in range(2):
+        contacts = [handled_contact(world, transcript=False) for _ in range(2)]
+        session = services.calibration_create(
+            program=world.care,
+            name="Weekly",
+            interactions=contacts,
+            evaluators=[world.qa, world.manager, world.lead],
+            scorecard=scorecard,
+            by=None,
+        )
+        for contact in contacts:
+            for person, answers in (
+                (world.qa, good),
+                (world.manager, {**good, "empathy": "1"}),
+                (world.lead, {**good, "empathy": "3"}),
+            ):
+                by = world.user(person)
+                draft = services.evaluation_start(interaction=contact, by=by, calibration=session)
+                services.evaluation_submit(evaluation=draft, by=by, answers=answers)
+    page = client_for(world.manager).get(reverse("quality:calibrations"))
+    # The analyst leans lenient and the manager strict, each by about 17 points; the lead sits
+    # on the others' mean.
+    leaning = {row["name"]: row["mean_bias"] for row in page.context["flags"][0]["drifting"]}
+    assert set(leaning) == {world.qa.name, world.manager.name}
+    assert leaning[world.qa.name] > 5 > -5 > leaning[world.manager.name]
+    assert "Evaluators drifting" in page.content.decode()

@@ -48,10 +48,23 @@ def calibration_list(request: HttpRequest) -> HttpResponse:
             distinct=True,
         ),
     )
+    # Across sessions: criteria evaluators keep disagreeing on, evaluators whose bias drifts.
+    flags = [
+        {
+            "program": program,
+            "ambiguous": calibration_reports.ambiguous_criteria(program),
+            "drifting": calibration_reports.drifting_evaluators(program),
+        }
+        for program in org_selectors.programs_overseen(user=request.user)
+    ]
     return render(
         request,
         "quality/calibrations.html",
-        {"calibrations": calibrations, "person_id": scope.person_id},
+        {
+            "calibrations": calibrations,
+            "person_id": scope.person_id,
+            "flags": [f for f in flags if f["ambiguous"] or f["drifting"]],
+        },
     )
 
 
