@@ -3,9 +3,10 @@
 It simulates a contact center (``coachloop.simulator``, about 120 agents x 90 days ending
 yesterday) and imports the simulator's files through the same importers a real export goes
 through, so the demo exercises the real path: people, contacts and agent days, then the QA
-side (transcripts, the scorecard and the evaluations, which feed the QA score KPI). Then it
-gives everyone a login and writes one login per person to ``demo-logins.json`` (one password
-per role, hashed once).
+side (transcripts, the scorecard and the evaluations, which feed the QA score KPI), then the
+coaching history (sessions, whose focus skills are the scorecard's). Then it gives everyone a
+login and writes one login per person to ``demo-logins.json`` (one password per role, hashed
+once).
 """
 
 from __future__ import annotations
@@ -34,7 +35,8 @@ from coachloop.org.models import Person, Program, Role, RoleAssignment
 LOGINS_FILE = "demo-logins.json"
 ADMIN_EXTERNAL_ID = "X001"
 # The order files are imported in: people first, then what they did, then what QA made of it
-# (an evaluation names its contact, evaluator and scorecard, so it comes last).
+# (an evaluation names its contact, evaluator and scorecard), then coaching sessions (their focus
+# skills come into the catalog with the scorecard).
 IMPORTS = (
     ("roster", "roster.csv"),
     ("interactions", "interactions.csv"),
@@ -42,6 +44,7 @@ IMPORTS = (
     ("transcripts", "transcripts.jsonl"),
     ("scorecard", "scorecard.json"),
     ("evaluations", "evaluations.csv"),
+    ("sessions", "sessions.csv"),
 )
 
 

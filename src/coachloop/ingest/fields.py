@@ -51,6 +51,8 @@ class Field:
 CHANNELS = ("voice", "chat", "email", "sms", "social")
 CSAT_SCALES = ("1-5", "1-10", "0-10", "percent")
 ROLES = ("agent", "lead", "qa", "manager")
+# coaching.models.SessionType (kept here as text: the simulator imports this module).
+SESSION_TYPES = ("one_to_one", "side_by_side", "huddle")
 
 KIND_FIELDS: dict[str, tuple[Field, ...]] = {
     "roster": (
@@ -116,6 +118,17 @@ KIND_FIELDS: dict[str, tuple[Field, ...]] = {
         Field("answer", FieldType.TEXT, required_column=True, max_length=20),
         Field("comment", FieldType.TEXT, max_length=5000),
         Field("calibration_id", FieldType.TEXT),
+    ),
+    # Coaching history (loaders/sessions.py): `agent` and `lead` are people's ids.
+    "sessions": (
+        Field("session_id", FieldType.TEXT, required_column=True),
+        Field("agent", FieldType.TEXT, required_column=True, max_length=100),
+        Field("lead", FieldType.TEXT, required_column=True, max_length=100),
+        Field("started_at", FieldType.TIMESTAMP, required_column=True),
+        Field("type", FieldType.CHOICE, required_column=True, choices=SESSION_TYPES),
+        Field("focus_skill", FieldType.TEXT, max_length=100),
+        Field("focus_metric", FieldType.TEXT, max_length=50),
+        Field("notes", FieldType.TEXT, max_length=10_000),
     ),
 }
 

@@ -24,6 +24,7 @@ class ImportKind(models.TextChoices):
     TRANSCRIPTS = "transcripts", "Transcripts"
     SCORECARD = "scorecard", "Scorecard"
     EVALUATIONS = "evaluations", "QA evaluations"
+    SESSIONS = "sessions", "Coaching sessions"
 
 
 class BatchStatus(models.TextChoices):

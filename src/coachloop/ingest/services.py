@@ -41,6 +41,7 @@ from coachloop.ingest.loaders import (
     interactions,
     roster,
     scorecard,
+    sessions,
     transcripts,
 )
 from coachloop.ingest.mapping import (
@@ -80,6 +81,7 @@ STAGED_LOADERS: dict[str, ModuleType] = {
     "interactions": interactions,
     "agent-days": agent_days,
     "transcripts": transcripts,
+    "sessions": sessions,
 }
 # Kinds checked as a whole file rather than chunk by chunk: a roster row goes through the org
 # services; an evaluation's rows may be anywhere in the file.

@@ -81,6 +81,7 @@ def test_the_demo_builds_an_organization_with_a_login_per_role(
         "scorecard",
         "transcripts",
         "evaluations",
+        "sessions",
     }
     assert "import interactions" in err and "total" in err  # the time of each stage
     # Last week's QA queues are filled, so an analyst finds contacts waiting.

@@ -22,8 +22,8 @@ ERRORS_SHOWN = 50
 
 class Command(BaseCommand):
     help = (
-        "Import roster, interactions, agent-days, transcripts, evaluations (CSV, XLSX or JSON "
-        "Lines) or a scorecard (JSON)."
+        "Import roster, interactions, agent-days, transcripts, evaluations, sessions (CSV, XLSX "
+        "or JSON Lines) or a scorecard (JSON)."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
