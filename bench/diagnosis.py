@@ -1,0 +1,270 @@
+"""Does the diagnosis find what the simulator planted? (issue 6: a benchmark, not a test)
+
+For each seed (default 9101 and 9202, which no test uses): simulate a contact center (default
+300 agents x 120 days), import it through the real importers into a fresh SQLite database,
+diagnose every agent over the whole period, and compare with truth.json:
+
+    precision@1   share of agents with a planted weakness and enough data (>= 8 evaluations
+                  and >= 200 handled contacts) whose top opportunity's skill is the planted one
+    false flags   share of agents with no planted weakness (and enough data) whose top
+                  opportunity has probability >= 0.8
+    problem       whether the planted program-wide problem (truth.json) comes out under
+                  program issues, and not as any agent's top opportunity
+
+next to a named baseline computed in the same run on the same data: **QA only**, the skill of
+the criterion the agent fails most often relative to peers (no KPIs, no statistics). Targets:
+precision@1 >= 0.7, false-flag rate <= 0.1. Diagnosis time per agent is printed too (the
+program's context, built once per program and shared by its agents, not included).
+
+    .venv/bin/python bench/diagnosis.py                     # the issue's size, two seeds
+    .venv/bin/python bench/diagnosis.py --agents 60 --seeds 9101   # a quick run
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+COACHLOOP = [sys.executable, "-m", "coachloop.cli"]
+IMPORTS = (
+    ("roster", "roster.csv"),
+    ("interactions", "interactions.csv"),
+    ("agent-days", "agent_days.csv"),
+    ("scorecard", "scorecard.json"),
+    ("evaluations", "evaluations.csv"),
+)
+MIN_EVALUATIONS = 8
+MIN_HANDLED = 200
+FLAG = 0.8
+
+
+def run(env: dict[str, str], *args: str) -> None:
+    result = subprocess.run([*COACHLOOP, *args], env=env, capture_output=True, text=True)
+    if result.returncode != 0:
+        sys.exit(f"coachloop {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
+
+
+def build(folder: Path, seed: int, agents: int, days: int) -> dict[str, str]:
+    env = {
+        **os.environ,
+        "COACHLOOP_HOME": str(folder / "home"),
+        "DATABASE_URL": f"sqlite:///{folder / 'bench.sqlite3'}",
+        "COACHLOOP_ENV": "development",
+    }
+    data = folder / "data"
+    started = time.perf_counter()
+    run(env, "migrate", "--noinput")
+    run(
+        env,
+        "simulate",
+        "--out",
+        str(data),
+        "--agents",
+        str(agents),
+        "--days",
+        str(days),
+        "--seed",
+        str(seed),
+    )
+    for kind, name in IMPORTS:
+        run(env, "import", kind, str(data / name))
+    print(f"  seed {seed}: built in {time.perf_counter() - started:.0f} s", file=sys.stderr)
+    return env
+
+
+def measure(truth_path: Path) -> dict[str, Any]:
+    """Runs inside the bench database (a child process with DATABASE_URL set)."""
+    import django
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "coachloop.settings")
+    django.setup()
+    from django.db.models import Count, Q
+
+    from coachloop.insights.diagnosis import diagnose, program_context
+    from coachloop.interactions.models import Interaction
+    from coachloop.org.models import Person, Program
+    from coachloop.quality import analytics
+    from coachloop.quality.models import Evaluation
+
+    truth = json.loads(truth_path.read_text())
+    start = __import__("datetime").date.fromisoformat(truth["start"])
+    end = start + __import__("datetime").timedelta(days=truth["days"] - 1)
+    evaluations = dict(
+        Evaluation.objects.counted()
+        .values("agent_id")
+        .annotate(n=Count("id"))
+        .values_list("agent_id", "n")
+    )
+    handled = dict(
+        Interaction.objects.filter(answered=True)
+        .values("agent_id")
+        .annotate(n=Count("id"))
+        .values_list("agent_id", "n")
+    )
+    rows = []
+    timings = []
+    for program in Program.objects.all():
+        context = program_context(program=program, start=start, end=end)
+        labels, skills = analytics.criterion_labels(program)
+        agents = Person.objects.filter(
+            Q(interactions__program=program) & Q(interactions__answered=True)
+        ).distinct()
+        for agent in agents:
+            planted = truth["agents"].get(agent.external_id)
+            if planted is None:
+                continue
+            enough = (
+                evaluations.get(agent.pk, 0) >= MIN_EVALUATIONS
+                and handled.get(agent.pk, 0) >= MIN_HANDLED
+            )
+            began = time.perf_counter()
+            result = diagnose(agent=agent, program=program, start=start, end=end, context=context)
+            timings.append(time.perf_counter() - began)
+            top = result.opportunities[0] if result.opportunities else None
+            qa = analytics.fail_rates(
+                context.counts, agent_id=agent.pk, labels=labels, skills=skills, by_skill=True
+            )
+            qa_top = max(
+                (r for r in qa if r.n),
+                key=lambda r: (r.fail_rate or 0.0) - (r.peer_fail_rate or 0.0),
+                default=None,
+            )
+            rows.append(
+                {
+                    "program": program.code,
+                    "planted": planted["weakest_skill"],
+                    "enough": enough,
+                    "top_skill": top.skill if top else None,
+                    "top_metric": top.metric if top else None,
+                    "top_call_type": top.call_type if top else None,
+                    "top_probability": top.probability if top else 0.0,
+                    "baseline_skill": qa_top.key if qa_top else None,
+                    "issues": [
+                        (program.code, i.call_type, i.metric) for i in result.program_issues
+                    ],
+                }
+            )
+    problems = truth.get("program_problems", [])
+    return {"rows": rows, "timings": timings, "problems": problems}
+
+
+def summarise(seed: int, result: dict[str, Any]) -> dict[str, Any]:
+    rows = [r for r in result["rows"] if r["enough"]]
+    planted = [r for r in rows if r["planted"]]
+    clean = [r for r in rows if not r["planted"]]
+    precision = (
+        sum(r["top_skill"] == r["planted"] for r in planted) / len(planted) if planted else None
+    )
+    baseline = (
+        sum(r["baseline_skill"] == r["planted"] for r in planted) / len(planted)
+        if planted
+        else None
+    )
+    false_flags = sum(r["top_probability"] >= FLAG for r in clean) / len(clean) if clean else None
+    found, as_opportunity = [], []
+    for problem in result["problems"]:
+        issues = {tuple(issue) for r in result["rows"] for issue in r["issues"]}
+        found.append((problem["program"], problem["call_type"], problem["metric"]) in issues)
+        as_opportunity.append(
+            any(
+                r["program"] == problem["program"]
+                and r["top_metric"] == problem["metric"]
+                and r["top_call_type"] == problem["call_type"]
+                and r["top_skill"] is None
+                for r in result["rows"]
+            )
+        )
+    timings = sorted(result["timings"])
+    return {
+        "seed": seed,
+        "agents": len(result["rows"]),
+        "enough": len(rows),
+        "planted": len(planted),
+        "clean": len(clean),
+        "precision": precision,
+        "baseline": baseline,
+        "false_flags": false_flags,
+        "problem_found": all(found) if found else None,
+        "problem_as_opportunity": any(as_opportunity),
+        "p50_ms": 1000 * timings[len(timings) // 2] if timings else None,
+        "p95_ms": 1000 * timings[int(len(timings) * 0.95)] if timings else None,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--agents", type=int, default=300)
+    parser.add_argument("--days", type=int, default=120)
+    parser.add_argument("--seeds", type=int, nargs="+", default=[9101, 9202])
+    parser.add_argument("--measure", help=argparse.SUPPRESS)  # the child process's truth.json
+    options = parser.parse_args()
+    if options.measure:
+        print(json.dumps(measure(Path(options.measure))))
+        return
+    summaries = []
+    for seed in options.seeds:
+        with tempfile.TemporaryDirectory(prefix="coachloop-bench-diag-") as tmp:
+            folder = Path(tmp)
+            env = build(folder, seed, options.agents, options.days)
+            child = subprocess.run(
+                [sys.executable, __file__, "--measure", str(folder / "data" / "truth.json")],
+                env={**env, "PYTHONPATH": str(ROOT / "src")},
+                capture_output=True,
+                text=True,
+            )
+            if child.returncode != 0:
+                sys.exit(child.stderr)
+            summaries.append(summarise(seed, json.loads(child.stdout.splitlines()[-1])))
+    print(f"diagnosis bench: {options.agents} agents x {options.days} days, SQLite")
+    header = (
+        "seed",
+        "with data",
+        "planted",
+        "precision@1",
+        "QA-only baseline",
+        "false flags",
+        "problem found",
+        "problem as opportunity",
+        "p50 ms",
+        "p95 ms",
+    )
+    print(" | ".join(header))
+    for s in summaries:
+        print(
+            " | ".join(
+                str(x)
+                for x in (
+                    s["seed"],
+                    s["enough"],
+                    s["planted"],
+                    _pct(s["precision"]),
+                    _pct(s["baseline"]),
+                    _pct(s["false_flags"]),
+                    s["problem_found"],
+                    s["problem_as_opportunity"],
+                    _ms(s["p50_ms"]),
+                    _ms(s["p95_ms"]),
+                )
+            )
+        )
+    print("targets: precision@1 >= 70%, false flags <= 10%")
+
+
+def _pct(value: float | None) -> str:
+    return "-" if value is None else f"{100 * value:.0f}%"
+
+
+def _ms(value: float | None) -> str:
+    return "-" if value is None else f"{value:.0f}"
+
+
+if __name__ == "__main__":
+    main()
