@@ -1,34 +1,35 @@
 """Diagnosis of one agent: what to coach, why, and the calls that show it.
 
-For every skill in the catalog the evidence comes from two independent places:
-
-- **QA**: how much more often the agent fails the criteria linked to the skill than the rest
-  of the program (``quality.analytics``: beta-binomial, both rates uncertain);
-- **KPIs**: the metric the skill moves, compared with the rest of the program on the same
-  work. A knowledge skill is about one call type, so it is read on that call type (FCR and AHT
-  on billing for billing knowledge); a behaviour skill is read on the metric its criteria go
-  with across the program's agents (the association of the criterion's fail rate with each
-  metric, e.g. agents who fail "calms an upset customer" escalate more), case-mix adjusted
-  where the metric has case mix.
-
-Each side is a z-score (gap over its standard error, oriented so positive is worse); they are
-combined with Stouffer's method, and ``probability`` is the normal CDF of the result: the
-probability that the agent's gap is real. Opportunities are ranked by probability x size,
-size being the gap in between-agent standard deviations (capped at 3), so a large, certain gap
-comes first and a small certain one does not crowd out a large likely one.
-
 **A first cut (issue 6 is open).** Not used by any page or endpoint yet; concentration,
-evidence calls, impact, goal drafts and statements are not built; ``bench/diagnosis.py`` measures
-it against the simulator's truth and it misses the targets (docs/performance.md). Two choices
-here differ from CONTRACTS.md and are proposals, not settled: ``probability`` is that the gap
-stands out beyond the agent's own typical gap over all skills by MARGIN_SD between-agent SDs
-(CONTRACTS: worse than the target or peer median), because agents differ naturally on every
-skill and the contract's probability flags almost everyone with enough data.
+evidence calls, impact, goal drafts and statements are not built; ``bench/diagnosis.py``
+measures it against the simulator's truth (docs/performance.md).
+
+For every skill in the catalog the evidence comes from two independent places, each expressed
+as a gap in between-agent standard deviations (positive = worse) with its standard error:
+
+- **QA**: how much less credit the agent earns on the criteria linked to the skill than the
+  rest of the program (credit keeps what a 1-5 scale says);
+- **KPIs**: the metric the skill moves, against the rest of the program on the same work. A
+  knowledge skill is about one call type, so it is read on that call type (FCR and AHT on
+  billing for billing knowledge, in that call type's spread); a behaviour skill is read on the
+  metric its criteria go with across the program's agents beyond general ability (partial
+  correlation of the criterion's fail rate with each metric given the agent's overall fail
+  rate), case-mix adjusted where the metric has case mix, and only when QA points at the
+  behaviour too.
+
+The two are combined as an inverse-variance mean. A skill is an opportunity when it **stands
+out from the agent's own profile**: ``probability`` is P(its gap exceeds the gap of the
+agent's next-worst skill by MARGIN_SD), and opportunities are ranked by it. This differs from
+CONTRACTS.md (P(worse than the target or the peer median)) and is a proposal: agents differ
+naturally on every skill, and with thousands of contacts the contract's probability is near 1
+for most agents on something (78% false flags in the bench), while a coachable weakness is a
+skill well below the agent's others.
 
 A gap the agent shares with everyone is not the agent's to fix. **Program issues** are found on
-each metric and call type by comparing the program with itself over time: a significant drop
-from the previous window of the same length, shared by most agents, is a process or tooling
-problem for the manager (``gap_kind: not_controllable``), whatever the agent's own figure.
+each rate metric and call type by comparing the program with itself over time: a drop of 3
+standard errors from the previous window of the same length (or from the window's first half to
+its second) is a process or tooling problem for the manager (``gap_kind: not_controllable``),
+whatever the agent's own figure.
 """
 
 from __future__ import annotations
@@ -36,10 +37,10 @@ from __future__ import annotations
 import datetime as dt
 import math
 import statistics
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.db.models import Count, F, Sum
 from scipy import special
 
 from coachloop.learning.models import Skill, SkillKind
@@ -48,17 +49,18 @@ from coachloop.metrics import selectors as kpi_selectors
 from coachloop.metrics.models import DailyRollup, MetricDefinition
 from coachloop.org.models import Person, Program
 from coachloop.quality import analytics
+from coachloop.quality.models import Answer, Evaluation
 
 # The metrics a skill can move; queue metrics and activity ratios are not a coaching matter.
 DIAGNOSED = ("fcr", "aht", "csat", "transfer_rate", "escalation_rate", "acw", "hold")
 KNOWLEDGE_METRICS = ("fcr", "aht")  # what a knowledge gap on one call type shows in
 MIN_AGENTS_FOR_ASSOCIATION = 10
 MIN_ASSOCIATION = 0.15  # |correlation| below this links a criterion to no metric
-LISTED = 0.5  # opportunities with a lower probability are not listed at all
-SIZE_CAP = 3.0
+LISTED = 0.05  # opportunities less likely than this to stand out are not listed
 # A gap is "real" when it is larger than this share of the between-agent spread: agents differ
 # naturally on every skill, and coaching someone a hair below the median is not an opportunity.
-MARGIN_SD = 1.0
+MARGIN_SD = 0.75
+CREDIT_VARIANCE_FLOOR = 0.05
 MIN_CALL_TYPE_N = 10
 PROGRAM_DROP_Z = 3.0  # a program-wide drop this many standard errors deep is a program issue
 
@@ -78,11 +80,6 @@ class Side:
     @property
     def size(self) -> float:
         return max(self.effect, 0.0)
-
-    def z(self, baseline: float) -> float:
-        """How many standard errors the gap stands out beyond the agent's own baseline (their
-        typical gap over every skill) plus the margin."""
-        return (self.effect - baseline - MARGIN_SD) / self.effect_se
 
 
 @dataclass
@@ -111,7 +108,7 @@ class Opportunity:
 
     @property
     def score(self) -> float:
-        return self.probability * min(self.size, SIZE_CAP)
+        return self.probability
 
     def as_api(self) -> dict[str, Any]:
         return {
@@ -165,10 +162,6 @@ def probability_of(z: float) -> float:
     return float(special.ndtr(z))
 
 
-def stouffer(zs: Sequence[float]) -> float:
-    return sum(zs) / math.sqrt(len(zs)) if zs else 0.0
-
-
 def oriented(definition: MetricDefinition, gap: float) -> float:
     """A gap (agent minus reference) with the sign turned so that positive is worse."""
     return -gap if definition.direction == "higher" else gap
@@ -193,7 +186,8 @@ class ProgramContext:
     criterion_skills: dict[str, tuple[str, ...]]
     criterion_labels: dict[str, str]
     counts: analytics.Counts
-    skill_spread: dict[str, float]  # between-agent SD of each skill's fail rate
+    skill_spread: dict[str, float]  # between-agent SD of each skill's mean credit
+    credits: dict[str, dict[int, tuple[float, float, float]]]  # skill -> agent -> (n, sum, sq)
     issues: list[Opportunity]
 
 
@@ -235,9 +229,11 @@ def program_context(*, program: Program, start: dt.date, end: dt.date) -> Progra
         criterion_skills=criterion_skills,
         criterion_labels=labels,
         counts=counts,
-        skill_spread=_skill_spreads(counts, criterion_skills),
+        skill_spread={},
+        credits=_skill_credits(program, start, end, criterion_skills),
         issues=[],
     )
+    context.skill_spread = _credit_spreads(context.credits)
     context.issues = program_issues(context)
     return context
 
@@ -272,25 +268,45 @@ def _call_type_spreads(
     return out
 
 
-def _skill_spreads(
-    counts: analytics.Counts, criterion_skills: dict[str, tuple[str, ...]]
-) -> dict[str, float]:
-    """Between-agent standard deviation of each skill's fail rate, by the method of moments
-    (the variance of agents' rates less their average binomial noise)."""
-    pooled: dict[str, dict[int, list[int]]] = {}
-    for (agent, _team, key), (n, failed) in counts.items():
+def _skill_credits(
+    program: Program, start: dt.date, end: dt.date, criterion_skills: dict[str, tuple[str, ...]]
+) -> dict[str, dict[int, tuple[float, float, float]]]:
+    """Per skill and agent: answers to the skill's criteria (N/A aside), and the sum and sum of
+    squares of their credit. Credit keeps what a 1-5 scale says (a 3 is not a 1), which a
+    pass/fail line throws away."""
+    rows = (
+        Answer.objects.filter(
+            evaluation__in=Evaluation.objects.counted().filter(
+                program=program, local_date__range=(start, end)
+            ),
+            credit__isnull=False,
+        )
+        .values_list("evaluation__agent_id", "criterion__key")
+        .annotate(n=Count("id"), total=Sum("credit"), square=Sum(F("credit") * F("credit")))
+        .order_by()
+    )
+    out: dict[str, dict[int, tuple[float, float, float]]] = {}
+    for agent, key, n, total, square in rows:
         for skill in criterion_skills.get(key, ()):
-            cell = pooled.setdefault(skill, {}).setdefault(agent, [0, 0])
-            cell[0] += n
-            cell[1] += failed
+            have = out.setdefault(skill, {}).get(agent, (0.0, 0.0, 0.0))
+            out[skill][agent] = (have[0] + n, have[1] + float(total), have[2] + float(square))
+    return out
+
+
+def _credit_spreads(credits: dict[str, dict[int, tuple[float, float, float]]]) -> dict[str, float]:
+    """Between-agent standard deviation of each skill's mean credit (method of moments: the
+    variance of agents' means less their average sampling variance)."""
     out = {}
-    for skill, by_agent in pooled.items():
-        rates = [(f / n, n) for n, f in by_agent.values() if n >= 3]
-        if len(rates) < 3:
-            continue
-        values = [r for r, _ in rates]
-        noise = statistics.fmean(r * (1 - r) / n for r, n in rates)
-        out[skill] = math.sqrt(max(statistics.pvariance(values) - noise, 0.0))
+    for skill, by_agent in credits.items():
+        means, noise = [], []
+        for n, total, square in by_agent.values():
+            if n < 3:
+                continue
+            mean = total / n
+            means.append(mean)
+            noise.append(max(square / n - mean * mean, 0.0) / n)
+        if len(means) >= 3:
+            out[skill] = math.sqrt(max(statistics.pvariance(means) - statistics.fmean(noise), 0.0))
     return out
 
 
@@ -367,16 +383,6 @@ def diagnose(
         definitions=list(context.definitions.values()),
     )
     kpi_by_slug = report.by_slug()
-    fails = {
-        rate.key: rate
-        for rate in analytics.fail_rates(
-            context.counts,
-            agent_id=agent.pk,
-            labels=context.criterion_labels,
-            skills=context.criterion_skills,
-            by_skill=True,
-        )
-    }
     criterion_fails = analytics.fail_rates(
         context.counts,
         agent_id=agent.pk,
@@ -384,17 +390,26 @@ def diagnose(
         skills=context.criterion_skills,
     )
     sides = {
-        skill.key: _sides(skill, context, report, fails.get(skill.key), criterion_fails)
+        skill.key: _sides(skill, context, report, agent.pk, criterion_fails)
         for skill in context.skills.values()
     }
     effects = [side.effect for pair in sides.values() for side in pair if side is not None]
     # The agent's typical gap over all skills: a skill is an opportunity when it stands out
     # from the agent's own profile, not when the agent is a little behind on everything.
     baseline = statistics.median(effects) if len(effects) >= 3 else 0.0
+    usable = {
+        skill.key: _usable(skill, sides[skill.key], baseline) for skill in context.skills.values()
+    }
+    estimates = {key: est for key, pair in usable.items() if (est := _estimate(pair)) is not None}
     opportunities = []
     for skill in context.skills.values():
         opportunity = _skill_opportunity(
-            skill, context, kpi_by_slug, sides[skill.key], criterion_fails, baseline
+            skill,
+            context,
+            kpi_by_slug,
+            usable[skill.key],
+            criterion_fails,
+            _stand_out(skill.key, estimates),
         )
         if opportunity is not None:
             opportunities.append(opportunity)
@@ -414,14 +429,52 @@ def _sides(
     skill: Skill,
     context: ProgramContext,
     report: kpi_selectors.KpiReport,
-    qa: analytics.FailRate | None,
+    agent_id: int,
     criterion_fails: list[analytics.FailRate],
 ) -> tuple[Side | None, Side | None]:
     """The QA side and the KPI side of a skill's evidence (either may be missing)."""
     return (
-        _qa_side(qa, context.skill_spread.get(skill.key, 0.0)),
+        _qa_side(
+            context.credits.get(skill.key), agent_id, context.skill_spread.get(skill.key, 0.0)
+        ),
         _kpi_side(skill, context, report, criterion_fails),
     )
+
+
+def _usable(
+    skill: Skill, pair: tuple[Side | None, Side | None], baseline: float
+) -> tuple[Side | None, Side | None]:
+    qa_side = pair[0]
+    if skill.kind == SkillKind.BEHAVIOUR and (qa_side is None or qa_side.effect <= baseline):
+        # A behaviour is read on a metric only through its association across agents, which
+        # general ability and tenure also drive: without QA pointing at the behaviour itself,
+        # a metric gap is not evidence for this skill.
+        return qa_side, None
+    return pair
+
+
+def _estimate(pair: tuple[Side | None, Side | None]) -> tuple[float, float] | None:
+    """The skill's gap in between-agent SDs: the inverse-variance mean of its sides."""
+    sides = [side for side in pair if side is not None and side.effect_se > 0]
+    if not sides:
+        return None
+    weights = [1 / side.effect_se**2 for side in sides]
+    mean = sum(w * side.effect for w, side in zip(weights, sides, strict=True)) / sum(weights)
+    return mean, math.sqrt(1 / sum(weights))
+
+
+def _stand_out(key: str, estimates: dict[str, tuple[float, float]]) -> float | None:
+    """P(the skill's gap exceeds the agent's next-worst skill's by MARGIN_SD): a weakness is a
+    skill well below the agent's others, not a gap the agent has on everything."""
+    if key not in estimates:
+        return None
+    mine, error = estimates[key]
+    others = [value for other, value in estimates.items() if other != key]
+    if not others:
+        return None
+    runner, runner_error = max(others, key=lambda item: item[0])
+    z = (mine - runner - MARGIN_SD) / math.sqrt(error**2 + runner_error**2)
+    return probability_of(z)
 
 
 def _skill_opportunity(
@@ -430,21 +483,11 @@ def _skill_opportunity(
     kpi_by_slug: dict[str, kpis.Kpi],
     pair: tuple[Side | None, Side | None],
     criterion_fails: list[analytics.FailRate],
-    baseline: float,
+    probability: float | None,
 ) -> Opportunity | None:
     qa_side, kpi_side = pair
-    if skill.kind == SkillKind.BEHAVIOUR and (qa_side is None or qa_side.effect <= baseline):
-        # A behaviour is read on a metric only through its association across agents, which
-        # general ability and tenure also drive: without QA pointing at the behaviour itself,
-        # a metric gap is not evidence for this skill.
-        kpi_side = None
-        pair = (qa_side, None)
     sides = [side for side in pair if side is not None]
-    if not sides:
-        return None
-    z = stouffer([s.z(baseline) for s in sides])
-    probability = probability_of(z)
-    if probability < LISTED:
+    if not sides or probability is None or probability < LISTED:
         return None
     metric_side = kpi_side or qa_side
     assert metric_side is not None
@@ -476,23 +519,30 @@ def _skill_opportunity(
     )
 
 
-def _qa_side(qa: analytics.FailRate | None, spread: float) -> Side | None:
-    """The skill's criteria: the agent's fail rate against the others', each with its binomial
-    error (the agent's with half a success and half a failure added, so 0 of 3 is not
-    certainty)."""
-    if qa is None or qa.n == 0 or qa.peer_n == 0:
+def _qa_side(
+    credits: dict[int, tuple[float, float, float]] | None, agent_id: int, spread: float
+) -> Side | None:
+    """The skill's criteria: how much less credit the agent earns on them than the others,
+    each mean with its standard error (a variance floor keeps three perfect answers from
+    being certainty)."""
+    if not credits or agent_id not in credits or spread <= 0:
         return None
-    mine = (qa.failed + 0.5) / (qa.n + 1)
-    peer = (qa.peer_failed + 0.5) / (qa.peer_n + 1)
-    error = math.sqrt(mine * (1 - mine) / (qa.n + 1) + peer * (1 - peer) / (qa.peer_n + 1))
-    if spread <= 0:
+    n, total, square = credits[agent_id]
+    peer_n = sum(v[0] for a, v in credits.items() if a != agent_id)
+    if n == 0 or peer_n == 0:
         return None
+    peer_total = sum(v[1] for a, v in credits.items() if a != agent_id)
+    peer_square = sum(v[2] for a, v in credits.items() if a != agent_id)
+    mine, peer = total / n, peer_total / peer_n
+    variance = max(square / n - mine * mine, CREDIT_VARIANCE_FLOOR)
+    peer_variance = max(peer_square / peer_n - peer * peer, CREDIT_VARIANCE_FLOOR)
+    error = math.sqrt(variance / n + peer_variance / peer_n)
     return Side(
         metric="qa_score",
-        value=qa.fail_rate,
-        reference=qa.peer_fail_rate,
-        n=qa.n,
-        effect=(mine - peer) / spread,
+        value=1 - mine,
+        reference=1 - peer,
+        n=n,
+        effect=(peer - mine) / spread,
         effect_se=error / spread,
     )
 

@@ -8,7 +8,14 @@ import datetime as dt
 import pytest
 
 from coachloop.core.personas import World
-from coachloop.insights.diagnosis import diagnose, probability_of, program_context, stouffer
+from coachloop.insights.diagnosis import (
+    Side,
+    _estimate,
+    _stand_out,
+    diagnose,
+    probability_of,
+    program_context,
+)
 from coachloop.metrics import services
 from coachloop.metrics.tests.factories import contacts
 
@@ -16,11 +23,20 @@ START = dt.date(2026, 10, 1)
 END = dt.date(2026, 10, 28)
 
 
-def test_stouffer_adds_independent_evidence() -> None:
-    assert stouffer([]) == 0.0
-    assert stouffer([1.0, 1.0]) == pytest.approx(2**0.5)
+def side(effect: float, error: float) -> Side:
+    return Side("fcr", None, None, 100, effect, error)
+
+
+def test_a_skill_stands_out_only_when_well_below_the_agents_next_worst_skill() -> None:
+    assert _estimate((None, None)) is None
+    mean, error = _estimate((side(1.0, 0.5), side(2.0, 0.5)))  # type: ignore[misc]
+    assert (mean, error) == (pytest.approx(1.5), pytest.approx(0.5 / 2**0.5))
+    clear = {"weak": (2.5, 0.2), "next": (0.5, 0.2), "fine": (0.0, 0.2)}
+    assert _stand_out("weak", clear) > 0.99 and _stand_out("next", clear) < 0.01
+    # Behind on two skills alike: neither stands out.
+    level = {"a": (1.5, 0.2), "b": (1.4, 0.2)}
+    assert _stand_out("a", level) < 0.05
     assert probability_of(0.0) == pytest.approx(0.5)
-    assert probability_of(stouffer([1.28, 1.28])) > 0.95 > probability_of(1.28)
 
 
 @pytest.mark.django_db
