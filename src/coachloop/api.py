@@ -7,6 +7,7 @@ from ninja import NinjaAPI
 from coachloop.core.api import BearerToken, BrowserSession, install_error_envelope
 from coachloop.core.api import router as core_router
 from coachloop.ingest.api import router as ingest_router
+from coachloop.insights.api import router as insights_router
 from coachloop.interactions.api import router as interactions_router
 from coachloop.metrics.api import router as metrics_router
 from coachloop.org.api import router as org_router
@@ -27,3 +28,4 @@ api.add_router("/", ingest_router)
 api.add_router("/", metrics_router)
 api.add_router("/", interactions_router)
 api.add_router("/", quality_router)
+api.add_router("/", insights_router)

@@ -1,8 +1,8 @@
 """Diagnosis of one agent: what to coach, why, and the calls that show it.
 
-**A first cut (issue 6 is open).** Not used by any page or endpoint yet; concentration,
-evidence calls, impact, goal drafts and statements are not built; ``bench/diagnosis.py``
-measures it against the simulator's truth (docs/performance.md).
+**A first cut (issue 6 is open)**, measured against the simulator's truth by
+``bench/diagnosis.py`` (docs/performance.md). Concentration, evidence, impact, the goal draft and
+the statement of each opportunity are in ``explain.py``.
 
 For every skill in the catalog the evidence comes from two independent places, each expressed
 as a gap in between-agent standard deviations (positive = worse) with its standard error:
@@ -43,6 +43,7 @@ from typing import Any
 from django.db.models import Count, F, Sum
 from scipy import special
 
+from coachloop.insights.explain import explain
 from coachloop.learning.models import Skill, SkillKind
 from coachloop.metrics import kpis
 from coachloop.metrics import selectors as kpi_selectors
@@ -95,6 +96,7 @@ class Opportunity:
     probability: float
     size: float
     call_type: str = ""
+    peer_value: float | None = None  # the rest of the program on the same work
     concentration: list[dict[str, Any]] = field(default_factory=list)
     criteria: list[dict[str, Any]] = field(default_factory=list)
     evidence: list[dict[str, Any]] = field(default_factory=list)
@@ -414,6 +416,14 @@ def diagnose(
         if opportunity is not None:
             opportunities.append(opportunity)
     opportunities.sort(key=lambda o: -o.score)
+    for opportunity in opportunities:
+        explain(
+            opportunity,
+            agent=agent,
+            context=context,
+            report=report,
+            skill_name=context.skills[opportunity.skill].name if opportunity.skill else "",
+        )
     return Diagnosis(
         agent=agent,
         program=program,
@@ -515,6 +525,7 @@ def _skill_opportunity(
         probability=probability,
         size=max(s.size for s in sides),
         call_type=metric_side.call_type,
+        peer_value=metric_side.reference,
         criteria=linked,
     )
 
