@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "coachloop.metrics.apps.MetricsConfig",
     "coachloop.learning.apps.LearningConfig",
     "coachloop.quality.apps.QualityConfig",
+    "coachloop.insights.apps.InsightsConfig",
     "coachloop.coaching.apps.CoachingConfig",
     "coachloop.simulator.apps.SimulatorConfig",
     "coachloop.core.apps.OrgAdminConfig",
