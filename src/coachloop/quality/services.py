@@ -518,6 +518,14 @@ def _score_of(evaluation: Evaluation, criteria: Mapping[str, CriterionRow]) -> s
     )
 
 
+def _rescore(evaluation: Evaluation, criteria: Mapping[str, CriterionRow]) -> scoring.Score:
+    """Score the stored answers and keep the result on the evaluation."""
+    result = _score_of(evaluation, criteria)
+    evaluation.score, evaluation.critical_failed = result.score, result.critical_failed
+    evaluation.save(update_fields=["score", "critical_failed", "updated_at"])
+    return result
+
+
 def _answers_write(
     evaluation: Evaluation, criteria: Mapping[str, CriterionRow], answers: Mapping[str, str]
 ) -> None:
@@ -548,12 +556,10 @@ def evaluation_save(
     criteria = _criteria_by_key(evaluation)
     if answers:
         _answers_write(evaluation, criteria, _checked_answers(criteria, answers))
-    result = _score_of(evaluation, criteria)
-    evaluation.score, evaluation.critical_failed = result.score, result.critical_failed
     if feedback is not None:
         evaluation.feedback = feedback
-    evaluation.save(update_fields=["score", "critical_failed", "feedback", "updated_at"])
-    return result
+        evaluation.save(update_fields=["feedback", "updated_at"])
+    return _rescore(evaluation, criteria)
 
 
 @transaction.atomic
@@ -791,9 +797,7 @@ def dispute_resolve(
                 },
             )
         item.save(update_fields=["outcome", "new_value"])
-    result = _score_of(evaluation, criteria)
-    evaluation.score, evaluation.critical_failed = result.score, result.critical_failed
-    evaluation.save(update_fields=["score", "critical_failed", "updated_at"])
+    _rescore(evaluation, criteria)
     dispute.status, dispute.resolved_at = DisputeStatus.RESOLVED, timezone.now()
     dispute.resolved_by, dispute.resolution_note = _actor(by), note.strip()
     dispute.save(
