@@ -15,6 +15,7 @@ urlpatterns = [
     path("", include("coachloop.interactions.urls")),
     path("", include("coachloop.metrics.urls")),
     path("", include("coachloop.quality.urls")),
+    path("", include("coachloop.insights.urls")),
     path("accounts/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),

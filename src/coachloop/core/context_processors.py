@@ -8,6 +8,7 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
+from coachloop.insights.selectors import is_coach
 from coachloop.org.models import Role
 from coachloop.org.scope import scope_for
 
@@ -22,7 +23,7 @@ def navigation(request: HttpRequest) -> dict[str, object]:
     user = getattr(request, "user", None)
     scope = scope_for(user)
     if not scope.is_authenticated:
-        return {"nav_items": [], "nav_roles": []}
+        return {"nav_items": [], "nav_roles": [], "can_coach": False}
     items = [NavItem(_("Home"), reverse("home"))]
     if scope.has_role(Role.AGENT) and scope.person_id is not None:
         items.append(NavItem(_("My page"), reverse("org:agent", args=[scope.person_id])))
@@ -32,6 +33,11 @@ def navigation(request: HttpRequest) -> dict[str, object]:
                 reverse("quality:agent-evaluations", args=[scope.person_id]),
             )
         )
+        items.append(NavItem(_("My coaching"), reverse("insights:me")))
+    if scope.lead_team_ids:
+        # A lead's first team; the team pages link to the queue of each of their teams.
+        first = min(scope.lead_team_ids)
+        items.append(NavItem(_("Coaching queue"), reverse("insights:queue", args=[first])))
     if scope.is_admin or scope.program_role_program_ids:
         items.append(NavItem(_("QA"), reverse("quality:home")))
     if scope.is_admin or scope.manager_program_ids:
@@ -43,4 +49,5 @@ def navigation(request: HttpRequest) -> dict[str, object]:
     return {
         "nav_items": items,
         "nav_roles": [str(role_labels[role]) for role in Role.values if role in scope.roles],
+        "can_coach": is_coach(user),
     }

@@ -13,12 +13,11 @@ from django.utils import timezone
 from ninja import Field, Query, Router, Schema
 
 from coachloop.core.errors import ErrorDetail, InvalidInput
+from coachloop.insights import selectors as insight_selectors
 from coachloop.insights.diagnosis import diagnose
 from coachloop.insights.queue import coaching_queue
 from coachloop.metrics import selectors as kpi_selectors
 from coachloop.org import selectors as org_selectors
-from coachloop.org.models import Role
-from coachloop.org.scope import scope_for
 
 router = Router(tags=["diagnosis"])
 DEFAULT_WEEKS = 13
@@ -45,8 +44,7 @@ def _window(query: WindowQuery) -> tuple[dt.date, dt.date]:
 
 
 def _require_coach(request: HttpRequest) -> None:
-    scope = scope_for(request.user)
-    if not (scope.is_admin or scope.roles & {Role.LEAD.value, Role.QA.value, Role.MANAGER.value}):
+    if not insight_selectors.is_coach(request.user):
         raise PermissionDenied(
             "The diagnosis is for leads and QA staff; agents see what their lead shares"
         )

@@ -4,7 +4,8 @@ score = (the top opportunity's probability, when it is at least 0.8) + how overd
 against the team's cadence (a cadence's worth of overdue adds 1, at most 1) + 0.25 for a new
 hire (under 90 days), so on equal terms new hires come first. Agents with nothing significant
 score only on cadence and tenure and say so, with their strengths, instead of being padded
-with weak flags. Goals at risk join the score when the goals issue lands.
+with weak flags. An opportunity the lead dismissed or snoozed does not count. Goals at risk
+join the score when the goals issue lands.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from django.utils import timezone
 
 from coachloop.coaching import selectors as coaching_selectors
 from coachloop.insights.diagnosis import Diagnosis, Opportunity, diagnose, program_context
+from coachloop.insights.models import OpportunityDecision
+from coachloop.insights.selectors import apply_decisions
 from coachloop.metrics.kpis import FLAG_PROBABILITY
 from coachloop.org.models import Person, Team
 
@@ -67,8 +70,19 @@ def coaching_queue(
     overdue = coaching_selectors.due_by_cadence(team=team, agent_ids=ids, today=today)
     cadence = max(team.coaching_cadence_days, 1)
     rows = []
+    decisions: dict[int, list[OpportunityDecision]] = {}
+    for decision in (
+        OpportunityDecision.objects.current()
+        .filter(program=program, agent_id__in=ids)
+        .order_by("-created_at", "-id")
+    ):
+        decisions.setdefault(decision.agent_id, []).append(decision)
     for agent in agents:
         diagnosis = diagnose(agent=agent, program=program, start=start, end=end, context=context)
+        # What the lead dismissed or snoozed does not rank the agent; the next one may.
+        diagnosis.opportunities = apply_decisions(
+            diagnosis, decisions.get(agent.pk, []), today
+        ).active
         top = significant(diagnosis)
         late = overdue.get(agent.pk)
         new_hire = agent.hire_date is not None and (today - agent.hire_date).days < NEW_HIRE_DAYS

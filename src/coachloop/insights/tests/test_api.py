@@ -120,3 +120,29 @@ def test_the_queue_puts_the_agent_who_stands_out_first_and_says_why(
         get(client_for(world.other_lead), f"/api/v1/coaching-queue?team={world.care_a.pk}")[0]
         == 404
     )
+
+
+def test_a_dismissed_opportunity_no_longer_ranks_the_agent(
+    alice_skips_verification: World, client_for: Clients
+) -> None:
+    from coachloop.insights import services
+
+    world = alice_skips_verification
+    path = f"/api/v1/coaching-queue?team={world.care_a.pk}&{WINDOW}"
+    first = get(client_for(world.lead), path)[1]["items"][0]
+    services.opportunity_dismiss(
+        agent=world.agent,
+        program=world.care,
+        key=first["top_opportunity"]["key"],
+        reason="Known: new verification process",
+        by=world.user(world.lead),
+    )
+    row = next(
+        item
+        for item in get(client_for(world.lead), path)[1]["items"]
+        if item["agent"]["id"] == world.agent.pk
+    )
+    assert (
+        row["top_opportunity"] is None
+        or row["top_opportunity"]["key"] != first["top_opportunity"]["key"]
+    )
