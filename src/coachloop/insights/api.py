@@ -64,7 +64,25 @@ def agent_diagnosis(
     if program is None:
         raise InvalidInput("This agent is not placed in a program you can see")
     start, end = _window(query)
-    return diagnose(agent=agent, program=program, start=start, end=end).as_api()
+    diagnosis = diagnose(agent=agent, program=program, start=start, end=end)
+    # The lead's decisions apply here as on the pages: dismissed and snoozed are set apart.
+    applied = insight_selectors.apply_decisions(
+        diagnosis, insight_selectors.decisions_for(agent, program), timezone.localdate()
+    )
+    diagnosis.opportunities = applied.active
+    return {
+        **diagnosis.as_api(),
+        "hidden": [
+            {
+                "key": item.opportunity.key,
+                "decision": item.decision.decision,
+                "reason": item.decision.reason,
+                "until": item.decision.until,
+            }
+            for item in applied.hidden
+        ],
+        "shared": sorted(applied.shared),
+    }
 
 
 @router.get(

@@ -146,3 +146,25 @@ def test_a_dismissed_opportunity_no_longer_ranks_the_agent(
         row["top_opportunity"] is None
         or row["top_opportunity"]["key"] != first["top_opportunity"]["key"]
     )
+
+
+def test_the_diagnosis_api_sets_dismissed_opportunities_apart(
+    alice_skips_verification: World, client_for: Clients
+) -> None:
+    from coachloop.insights import services
+
+    world = alice_skips_verification
+    path = f"/api/v1/agents/{world.agent.pk}/diagnosis?{WINDOW}"
+    top = get(client_for(world.lead), path)[1]["opportunities"][0]
+    services.opportunity_dismiss(
+        agent=world.agent,
+        program=world.care,
+        key=top["key"],
+        reason="Process changed",
+        by=world.user(world.lead),
+    )
+    body = get(client_for(world.lead), path)[1]
+    assert top["key"] not in [o["key"] for o in body["opportunities"]]
+    assert body["hidden"] == [
+        {"key": top["key"], "decision": "dismissed", "reason": "Process changed", "until": None}
+    ]
