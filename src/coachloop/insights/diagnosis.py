@@ -63,6 +63,8 @@ LISTED = 0.05  # opportunities less likely than this to stand out are not listed
 MARGIN_SD = 0.75
 CREDIT_VARIANCE_FLOOR = 0.05
 MIN_CALL_TYPE_N = 10
+RECENT_DAYS = 14  # a dip is the last two weeks against the whole window
+CHANGE_Z = 2.0  # an improvement or a dip needs a change this many standard errors deep
 PROGRAM_DROP_Z = 3.0  # a program-wide drop this many standard errors deep is a program issue
 
 
@@ -143,6 +145,7 @@ class Diagnosis:
     opportunities: list[Opportunity]
     strengths: list[dict[str, Any]]
     program_issues: list[Opportunity]
+    dips: list[dict[str, Any]] = field(default_factory=list)
 
     def as_api(self) -> dict[str, Any]:
         return {
@@ -153,6 +156,7 @@ class Diagnosis:
             "opportunities": [o.as_api() for o in self.opportunities],
             "strengths": self.strengths,
             "program_issues": [o.as_api() for o in self.program_issues],
+            "dips": self.dips,
         }
 
 
@@ -188,6 +192,8 @@ class ProgramContext:
     criterion_skills: dict[str, tuple[str, ...]]
     criterion_labels: dict[str, str]
     counts: analytics.Counts
+    previous: dict[int, dict[str, kpis.Observation]]  # the window of the same length before
+    recent: dict[int, dict[str, kpis.Observation]]  # the window's last RECENT_DAYS days
     skill_spread: dict[str, float]  # between-agent SD of each skill's mean credit
     credits: dict[str, dict[int, tuple[float, float, float]]]  # skill -> agent -> (n, sum, sq)
     issues: list[Opportunity]
@@ -231,6 +237,18 @@ def program_context(*, program: Program, start: dt.date, end: dt.date) -> Progra
         criterion_skills=criterion_skills,
         criterion_labels=labels,
         counts=counts,
+        previous=kpi_selectors.agent_values(
+            program=program,
+            start=start - dt.timedelta(days=(end - start).days + 1),
+            end=start - dt.timedelta(days=1),
+            definitions=list(definitions.values()),
+        ),
+        recent=kpi_selectors.agent_values(
+            program=program,
+            start=max(start, end - dt.timedelta(days=RECENT_DAYS - 1)),
+            end=end,
+            definitions=list(definitions.values()),
+        ),
         skill_spread={},
         credits=_skill_credits(program, start, end, criterion_skills),
         issues=[],
@@ -430,7 +448,8 @@ def diagnose(
         start=start,
         end=end,
         opportunities=opportunities,
-        strengths=_strengths(context, kpi_by_slug, agent),
+        strengths=_strengths(context, kpi_by_slug, agent) + _improvements(context, agent),
+        dips=_dips(context, agent),
         program_issues=list(context.issues),
     )
 
@@ -673,6 +692,7 @@ def _strengths(
                 {
                     "metric": slug,
                     "label": definition.label,
+                    "kind": "best_quarter",
                     "value": _round(kpi.value),
                     "peer_median": _round(context.median.get(slug)),
                     "n": int(kpi.n),
@@ -681,6 +701,71 @@ def _strengths(
                     f" n={int(kpi.n)}).",
                 }
             )
+    return out
+
+
+def _changes(
+    before: kpis.Observation | None,
+    after: kpis.Observation | None,
+    definition: MetricDefinition,
+) -> float | None:
+    """How many standard errors ``after`` is better than ``before`` (negative: worse); None
+    without enough data on either side."""
+    if before is None or after is None or before.value is None or after.value is None:
+        return None
+    if min(before.n, after.n) < max(definition.min_n, 1):
+        return None
+    error = (max(before.variance, 0.0) + max(after.variance, 0.0)) ** 0.5
+    if error == 0:
+        return None
+    return -oriented(definition, after.value - before.value) / error
+
+
+def _improvements(context: ProgramContext, agent: Person) -> list[dict[str, Any]]:
+    """Real improvements since the previous window of the same length: wins to open with."""
+    out = []
+    for slug, definition in context.definitions.items():
+        before = context.previous.get(agent.pk, {}).get(slug)
+        now = context.agents.get(agent.pk, {}).get(slug)
+        z = _changes(before, now, definition)
+        if z is None or z < CHANGE_Z or before is None or now is None:
+            continue
+        out.append(
+            {
+                "metric": slug,
+                "label": definition.label,
+                "kind": "improvement",
+                "value": _round(now.value),
+                "previous": _round(before.value),
+                "n": int(now.n),
+                "statement": f"{definition.label} improved from {_fmt(definition, before.value)}"
+                f" to {_fmt(definition, now.value)} (n={int(before.n)} then, {int(now.n)} now).",
+            }
+        )
+    return out
+
+
+def _dips(context: ProgramContext, agent: Person) -> list[dict[str, Any]]:
+    """Metrics that fell in the last two weeks against the agent's own whole window."""
+    out = []
+    for slug, definition in context.definitions.items():
+        window = context.agents.get(agent.pk, {}).get(slug)
+        recent = context.recent.get(agent.pk, {}).get(slug)
+        z = _changes(window, recent, definition)
+        if z is None or z > -CHANGE_Z or window is None or recent is None:
+            continue
+        out.append(
+            {
+                "metric": slug,
+                "label": definition.label,
+                "value": _round(recent.value),
+                "before": _round(window.value),
+                "n": int(recent.n),
+                "statement": f"{definition.label} dipped to {_fmt(definition, recent.value)} in "
+                f"the last {RECENT_DAYS} days (from {_fmt(definition, window.value)}, "
+                f"n={int(recent.n)}).",
+            }
+        )
     return out
 
 

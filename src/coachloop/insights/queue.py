@@ -1,11 +1,11 @@
 """The coaching queue of a team: its agents ranked by the value of coaching them now.
 
-score = (the top opportunity's probability, when it is at least 0.8) + how overdue the agent is
-against the team's cadence (a cadence's worth of overdue adds 1, at most 1) + 0.25 for a new
-hire (under 90 days), so on equal terms new hires come first. Agents with nothing significant
-score only on cadence and tenure and say so, with their strengths, instead of being padded
-with weak flags. An opportunity the lead dismissed or snoozed does not count. Goals at risk
-join the score when the goals issue lands.
+score = the top opportunity's probability (when it is at least 0.8) + how overdue the agent is
+against the team's cadence (a cadence's worth of overdue adds 1, at most 1) + 0.5 when a metric
+dipped in the last two weeks + 0.25 for a new hire (under 90 days), so on equal terms new hires
+come first. Agents with nothing significant score only on cadence, dips and tenure and say so,
+with their strengths, instead of being padded with weak flags. An opportunity the lead dismissed
+or snoozed does not count. Goals at risk join the score when the goals issue lands.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from coachloop.org.models import Person, Team
 
 NEW_HIRE_DAYS = 90
 NEW_HIRE_BONUS = 0.25
+DIP_BONUS = 0.5
 
 
 @dataclass
@@ -88,6 +89,7 @@ def coaching_queue(
         new_hire = agent.hire_date is not None and (today - agent.hire_date).days < NEW_HIRE_DAYS
         score = (top.probability if top else 0.0) + min(max(late or 0, 0) / cadence, 1.0)
         score += NEW_HIRE_BONUS if new_hire else 0.0
+        score += DIP_BONUS if diagnosis.dips else 0.0
         rows.append(
             QueueRow(
                 agent=agent,
@@ -110,6 +112,7 @@ def _reason(top: Opportunity | None, late: int | None, new_hire: bool, diagnosis
         parts.append("Nothing stands out")
         if diagnosis.strengths:
             parts.append("strong on " + ", ".join(s["label"] for s in diagnosis.strengths[:2]))
+    parts += [dip["statement"].rstrip(".") for dip in diagnosis.dips[:1]]
     if late is not None and late > 0:
         parts.append(f"{late} days overdue for a one-to-one")
     elif late is not None:

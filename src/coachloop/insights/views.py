@@ -270,6 +270,7 @@ def agent_diagnosis(request: HttpRequest, agent_id: int) -> HttpResponse:
             "start": start,
             "end": end,
             "strengths": diagnosis.strengths,
+            "dips": diagnosis.dips,
             "opportunities": [card(o) for o in applied.active],
             "hidden": hidden,
             "program_issues": [

@@ -16,6 +16,7 @@ from coachloop.insights.diagnosis import (
     probability_of,
     program_context,
 )
+from coachloop.insights.queue import coaching_queue
 from coachloop.metrics import services
 from coachloop.metrics.tests.factories import contacts
 
@@ -70,3 +71,56 @@ def test_a_drop_the_whole_program_shares_is_a_program_issue_not_an_opportunity(
     result = diagnose(agent=world.agent, program=world.care, start=START, end=END, context=context)
     assert not any(o.call_type == "billing" and o.metric == "fcr" for o in result.opportunities)
     assert [i.key for i in result.program_issues] == [i.key for i in context.issues]
+
+
+def resolved_days(world: World, first: dt.date, days: int, resolved: int, unresolved: int) -> None:
+    for offset in range(days):
+        day = first + dt.timedelta(days=offset)
+        contacts(
+            resolved,
+            program=world.care,
+            day=day,
+            agent=world.agent,
+            call_type="billing",
+            resolved=True,
+        )
+        contacts(
+            unresolved,
+            program=world.care,
+            day=day,
+            agent=world.agent,
+            call_type="billing",
+            resolved=False,
+        )
+
+
+@pytest.mark.django_db
+def test_a_real_improvement_since_the_previous_window_is_a_win_to_open_with(
+    world: World,
+) -> None:
+    resolved_days(world, START - dt.timedelta(days=28), 28, resolved=5, unresolved=5)  # 50%
+    resolved_days(world, START, 28, resolved=9, unresolved=1)  # 90%
+    services.rollups_rebuild()
+    result = diagnose(agent=world.agent, program=world.care, start=START, end=END)
+    wins = {w["metric"]: w for w in result.strengths if w["kind"] == "improvement"}
+    assert wins["fcr"]["previous"] == pytest.approx(0.5) and wins["fcr"]["value"] == pytest.approx(
+        0.9
+    )
+    assert "improved from 50.0% to 90.0%" in wins["fcr"]["statement"]
+    assert not result.dips
+
+
+@pytest.mark.django_db
+def test_a_drop_in_the_last_two_weeks_is_a_dip_that_raises_the_agent_in_the_queue(
+    world: World,
+) -> None:
+    resolved_days(world, START, 14, resolved=9, unresolved=1)
+    resolved_days(world, START + dt.timedelta(days=14), 14, resolved=4, unresolved=6)
+    services.rollups_rebuild()
+    result = diagnose(agent=world.agent, program=world.care, start=START, end=END)
+    assert [d["metric"] for d in result.dips] == ["fcr"]
+    assert result.dips[0]["value"] == pytest.approx(0.4)
+    rows = coaching_queue(
+        team=world.care_a, agents=[world.agent, world.agent2], start=START, end=END, today=END
+    )
+    assert rows[0].agent == world.agent and "dipped to 40.0%" in rows[0].reason
