@@ -18,6 +18,10 @@ program's context, built once per program and shared by its agents, not included
 
     .venv/bin/python bench/diagnosis.py                     # the issue's size, two seeds
     .venv/bin/python bench/diagnosis.py --agents 60 --seeds 9101   # a quick run
+    .venv/bin/python bench/diagnosis.py --database postgresql      # the same on PostgreSQL
+
+The team queue (every agent of a team diagnosed and ranked, the program's context included) is
+timed for every team too.
 """
 
 from __future__ import annotations
@@ -41,6 +45,8 @@ IMPORTS = (
     ("scorecard", "scorecard.json"),
     ("evaluations", "evaluations.csv"),
 )
+PG_ADMIN_URL = os.environ.get("BENCH_POSTGRES_ADMIN", "postgres://postgres@127.0.0.1:5432/postgres")
+PG_DB = "coachloop_bench_diag"
 MIN_EVALUATIONS = 8
 MIN_HANDLED = 200
 FLAG = 0.8
@@ -52,11 +58,23 @@ def run(env: dict[str, str], *args: str) -> None:
         sys.exit(f"coachloop {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
 
 
-def build(folder: Path, seed: int, agents: int, days: int) -> dict[str, str]:
+def postgres_admin(sql: str) -> None:
+    import psycopg
+
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as connection:
+        connection.execute(sql)
+
+
+def build(folder: Path, seed: int, agents: int, days: int, database: str) -> dict[str, str]:
+    url = f"sqlite:///{folder / 'bench.sqlite3'}"
+    if database == "postgresql":
+        postgres_admin(f"DROP DATABASE IF EXISTS {PG_DB} WITH (FORCE)")
+        postgres_admin(f"CREATE DATABASE {PG_DB}")
+        url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{PG_DB}"
     env = {
         **os.environ,
         "COACHLOOP_HOME": str(folder / "home"),
-        "DATABASE_URL": f"sqlite:///{folder / 'bench.sqlite3'}",
+        "DATABASE_URL": url,
         "COACHLOOP_ENV": "development",
     }
     data = folder / "data"
@@ -152,8 +170,24 @@ def measure(truth_path: Path) -> dict[str, Any]:
                     ],
                 }
             )
+    from coachloop.insights.queue import coaching_queue
+    from coachloop.org.models import Team
+
+    queue_timings = []
+    for team in Team.objects.select_related("program"):
+        members = list(
+            Person.objects.filter(memberships__team=team, memberships__valid_to__isnull=True)
+        )
+        began = time.perf_counter()
+        coaching_queue(team=team, agents=members, start=start, end=end, today=end)
+        queue_timings.append(time.perf_counter() - began)
     problems = truth.get("program_problems", [])
-    return {"rows": rows, "timings": timings, "problems": problems}
+    return {
+        "rows": rows,
+        "timings": timings,
+        "queue_timings": queue_timings,
+        "problems": problems,
+    }
 
 
 def summarise(seed: int, result: dict[str, Any]) -> dict[str, Any]:
@@ -183,6 +217,7 @@ def summarise(seed: int, result: dict[str, Any]) -> dict[str, Any]:
             )
         )
     timings = sorted(result["timings"])
+    queues = sorted(result.get("queue_timings", []))
     return {
         "seed": seed,
         "agents": len(result["rows"]),
@@ -196,6 +231,8 @@ def summarise(seed: int, result: dict[str, Any]) -> dict[str, Any]:
         "problem_as_opportunity": any(as_opportunity),
         "p50_ms": 1000 * timings[len(timings) // 2] if timings else None,
         "p95_ms": 1000 * timings[int(len(timings) * 0.95)] if timings else None,
+        "queue_p50_ms": 1000 * queues[len(queues) // 2] if queues else None,
+        "queue_p95_ms": 1000 * queues[int(len(queues) * 0.95)] if queues else None,
     }
 
 
@@ -204,6 +241,7 @@ def main() -> None:
     parser.add_argument("--agents", type=int, default=300)
     parser.add_argument("--days", type=int, default=120)
     parser.add_argument("--seeds", type=int, nargs="+", default=[9101, 9202])
+    parser.add_argument("--database", choices=["sqlite", "postgresql"], default="sqlite")
     parser.add_argument("--measure", help=argparse.SUPPRESS)  # the child process's truth.json
     options = parser.parse_args()
     if options.measure:
@@ -213,17 +251,19 @@ def main() -> None:
     for seed in options.seeds:
         with tempfile.TemporaryDirectory(prefix="coachloop-bench-diag-") as tmp:
             folder = Path(tmp)
-            env = build(folder, seed, options.agents, options.days)
+            env = build(folder, seed, options.agents, options.days, options.database)
             child = subprocess.run(
                 [sys.executable, __file__, "--measure", str(folder / "data" / "truth.json")],
                 env={**env, "PYTHONPATH": str(ROOT / "src")},
                 capture_output=True,
                 text=True,
             )
+            if options.database == "postgresql":
+                postgres_admin(f"DROP DATABASE IF EXISTS {PG_DB} WITH (FORCE)")
             if child.returncode != 0:
                 sys.exit(child.stderr)
             summaries.append(summarise(seed, json.loads(child.stdout.splitlines()[-1])))
-    print(f"diagnosis bench: {options.agents} agents x {options.days} days, SQLite")
+    print(f"diagnosis bench: {options.agents} agents x {options.days} days, {options.database}")
     header = (
         "seed",
         "with data",
@@ -233,8 +273,10 @@ def main() -> None:
         "false flags",
         "problem found",
         "problem as opportunity",
-        "p50 ms",
-        "p95 ms",
+        "agent p50 ms",
+        "agent p95 ms",
+        "team queue p50 ms",
+        "team queue p95 ms",
     )
     print(" | ".join(header))
     for s in summaries:
@@ -252,6 +294,8 @@ def main() -> None:
                     s["problem_as_opportunity"],
                     _ms(s["p50_ms"]),
                     _ms(s["p95_ms"]),
+                    _ms(s["queue_p50_ms"]),
+                    _ms(s["queue_p95_ms"]),
                 )
             )
         )
