@@ -12,7 +12,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 from ninja import Field, Query, Router, Schema
 
-from coachloop.core.errors import ErrorDetail, InvalidInput
+from coachloop.core.errors import InvalidInput
 from coachloop.insights import selectors as insight_selectors
 from coachloop.insights.diagnosis import diagnose
 from coachloop.insights.queue import coaching_queue
@@ -20,7 +20,6 @@ from coachloop.metrics import selectors as kpi_selectors
 from coachloop.org import selectors as org_selectors
 
 router = Router(tags=["diagnosis"])
-DEFAULT_WEEKS = 13
 
 
 class WindowQuery(Schema):
@@ -33,14 +32,7 @@ class QueueQuery(WindowQuery):
 
 
 def _window(query: WindowQuery) -> tuple[dt.date, dt.date]:
-    end = query.end or timezone.localdate()
-    start = query.start or end - dt.timedelta(weeks=DEFAULT_WEEKS) + dt.timedelta(days=1)
-    if start > end:
-        raise InvalidInput(
-            "start is after end",
-            [ErrorDetail(column="start", value=start.isoformat(), expected="a day before end")],
-        )
-    return start, end
+    return kpi_selectors.recent_window(query.start, query.end)
 
 
 def _require_coach(request: HttpRequest) -> None:

@@ -7,10 +7,9 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from django.utils import timezone
-
 from coachloop.insights.diagnosis import Diagnosis, Opportunity, diagnose
 from coachloop.insights.models import DecisionKind, OpportunityDecision
+from coachloop.metrics import selectors as kpi_selectors
 from coachloop.org.models import Membership, Person, Program, Role
 from coachloop.org.scope import scope_for
 
@@ -18,8 +17,6 @@ if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 
     AnyUser = AbstractBaseUser | AnonymousUser
-
-WINDOW_WEEKS = 13  # as the diagnosis API's default window
 
 
 COACH_ROLES = frozenset({Role.LEAD.value, Role.QA.value, Role.MANAGER.value})
@@ -36,8 +33,7 @@ def is_coach(user: AnyUser | None) -> bool:
 
 def window(today: dt.date | None = None) -> tuple[dt.date, dt.date]:
     """The diagnosis window the pages use: the last 13 weeks up to today."""
-    end = today or timezone.localdate()
-    return end - dt.timedelta(weeks=WINDOW_WEEKS) + dt.timedelta(days=1), end
+    return kpi_selectors.recent_window(end=today)
 
 
 def decisions_for(agent: Person, program: Program | None = None) -> list[OpportunityDecision]:

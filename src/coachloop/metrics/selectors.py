@@ -717,6 +717,28 @@ DEFAULT_PERIOD = "4w"
 MAX_WINDOW_DAYS = 3 * 366
 
 
+RECENT_WEEKS = 13
+
+
+def recent_window(
+    start: dt.date | None = None, end: dt.date | None = None, *, weeks: int = RECENT_WEEKS
+) -> tuple[dt.date, dt.date]:
+    """[start, end] with the default the QA and coaching views share: the last 13 weeks up to
+    today. Raises InvalidInput when start is after end."""
+    from django.utils import timezone
+
+    from coachloop.core.errors import ErrorDetail, InvalidInput
+
+    end = end or timezone.localdate()
+    start = start or end - dt.timedelta(weeks=weeks) + dt.timedelta(days=1)
+    if start > end:
+        raise InvalidInput(
+            "start is after end",
+            [ErrorDetail(column="start", value=start.isoformat(), expected="a day before end")],
+        )
+    return start, end
+
+
 class BadPeriod(ValueError):
     pass
 

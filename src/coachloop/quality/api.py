@@ -10,7 +10,6 @@ from typing import Any
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest
-from django.utils import timezone
 from ninja import Body, Field, Query, Router, Schema, Status
 from ninja.pagination import paginate
 
@@ -18,6 +17,7 @@ from coachloop.core.errors import ErrorDetail, InvalidInput
 from coachloop.core.pagination import LimitOffset
 from coachloop.interactions import selectors as contact_selectors
 from coachloop.learning.models import Skill
+from coachloop.metrics import selectors as kpi_selectors
 from coachloop.metrics.selectors import aggregates_visible
 from coachloop.org import selectors as org_selectors
 from coachloop.org.models import Person
@@ -592,14 +592,7 @@ class WeakestQuery(Schema):
 
 
 def _window(query: WeakestQuery) -> tuple[dt.date, dt.date]:
-    end = query.end or timezone.localdate()
-    start = query.start or end - dt.timedelta(weeks=13) + dt.timedelta(days=1)
-    if start > end:
-        raise InvalidInput(
-            "start is after end",
-            [ErrorDetail(column="start", value=start.isoformat(), expected="a day before end")],
-        )
-    return start, end
+    return kpi_selectors.recent_window(query.start, query.end)
 
 
 def _weakest(program: Any, start: dt.date, end: dt.date, **subject: Any) -> dict[str, Any]:

@@ -364,16 +364,12 @@ def agent_evaluations(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
-WEAKEST_WEEKS = 13
-
-
 def weakest_context(
     user: Any, program: Program, *, agent_id: int | None = None, team: Team | None = None
 ) -> dict[str, Any]:
     """The subject's criteria and skills over the last 13 weeks, weakest first, against the
     rest of the program; peer figures only where the viewer may see aggregates."""
-    end = timezone.localdate()
-    start = end - dt.timedelta(weeks=WEAKEST_WEEKS) + dt.timedelta(days=1)
+    start, end = kpi_selectors.recent_window()
     team_id = team.pk if team else None
 
     def rates(by_skill: bool) -> list[analytics.FailRate]:
