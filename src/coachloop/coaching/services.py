@@ -13,6 +13,7 @@ from coachloop.coaching.models import CoachingSession, SessionType
 from coachloop.core.errors import ErrorDetail, InvalidInput, NotAllowed
 from coachloop.core.services import event_record
 from coachloop.metrics.selectors import definitions_for
+from coachloop.org import selectors as org_selectors
 from coachloop.org.models import Membership, Person, Program, Role, RoleAssignment, Team
 from coachloop.org.scope import scope_for
 
@@ -58,10 +59,7 @@ def session_record(
     must be an org admin, a manager of the program or a lead who sees the agent."""
     if by is not None:
         scope = scope_for(by)
-        leads_agent = (
-            program.pk in scope.lead_program_ids
-            and Person.objects.visible_to(by).filter(pk=agent.pk).exists()
-        )
+        leads_agent = org_selectors.leads_agent(user=by, agent_id=agent.pk, program_id=program.pk)
         if not (scope.is_admin or program.pk in scope.manager_program_ids or leads_agent):
             raise NotAllowed(
                 "Only the agent's lead, the program's managers and org admins record sessions"

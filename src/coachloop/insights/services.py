@@ -15,6 +15,7 @@ from django.utils import timezone
 from coachloop.core.errors import Conflict, ErrorDetail, InvalidInput, NotAllowed
 from coachloop.core.services import event_record
 from coachloop.insights.models import DecisionKind, OpportunityDecision
+from coachloop.org import selectors as org_selectors
 from coachloop.org.models import Person, Program
 from coachloop.org.scope import scope_for
 
@@ -30,11 +31,7 @@ def can_decide(*, user: AnyUser, agent: Person, program: Program) -> bool:
     scope = scope_for(user)
     if scope.is_admin or program.pk in scope.manager_program_ids:
         return True
-    return (
-        program.pk in scope.lead_program_ids
-        and scope.person_id != agent.pk
-        and Person.objects.visible_to(user).filter(pk=agent.pk).exists()
-    )
+    return org_selectors.leads_agent(user=user, agent_id=agent.pk, program_id=program.pk)
 
 
 def _require(user: AnyUser, agent: Person, program: Program) -> None:

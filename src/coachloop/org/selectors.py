@@ -180,6 +180,18 @@ def person_roles(*, person: Person) -> QuerySet[RoleAssignment]:
     )
 
 
+def leads_agent(*, user: AnyUser, agent_id: int, program_id: int) -> bool:
+    """Whether the user is a lead of the program who sees the agent today (the agent's current
+    lead): who may dispute for an agent, record their coaching and decide on their
+    opportunities. Nobody is their own lead."""
+    scope = scope_for(user)
+    return (
+        program_id in scope.lead_program_ids
+        and scope.person_id != agent_id
+        and Person.objects.visible_to(user).filter(pk=agent_id).exists()
+    )
+
+
 def person_team_on(*, person: Person, day: dt.date) -> Team | None:
     """The team the person was on that day: KPIs are attributed to it."""
     membership = Membership.objects.on(day).filter(person=person).select_related("team").first()

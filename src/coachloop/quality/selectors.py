@@ -10,6 +10,7 @@ from django.db.models import Prefetch, Q, QuerySet
 from django.http import Http404
 
 from coachloop.interactions.models import Interaction
+from coachloop.org import selectors as org_selectors
 from coachloop.org.models import Person, Program
 from coachloop.org.scope import scope_for
 from coachloop.quality import sampling
@@ -68,10 +69,8 @@ def can_dispute(*, user: AnyUser, evaluation: Evaluation) -> bool:
         return True
     if scope.is_admin:
         return True
-    return (
-        evaluation.program_id in scope.lead_program_ids
-        and Person.objects.visible_to(user).filter(pk=evaluation.agent_id).exists()
-        and scope.person_id != evaluation.agent_id
+    return org_selectors.leads_agent(
+        user=user, agent_id=evaluation.agent_id, program_id=evaluation.program_id
     )
 
 
