@@ -394,7 +394,10 @@ def diagnose(
     start: dt.date,
     end: dt.date,
     context: ProgramContext | None = None,
+    explained: int | None = None,
 ) -> Diagnosis:
+    """``explained`` limits the opportunities given evidence, impact, a goal draft and a
+    statement to the first few (the queue shows only the top one); None explains all."""
     context = context or program_context(program=program, start=start, end=end)
     report = kpi_selectors.kpi_report(
         subject=kpi_selectors.subject_for_agent(agent, program),
@@ -434,7 +437,7 @@ def diagnose(
         if opportunity is not None:
             opportunities.append(opportunity)
     opportunities.sort(key=lambda o: -o.score)
-    for opportunity in opportunities:
+    for opportunity in opportunities[:explained]:
         explain(
             opportunity,
             agent=agent,

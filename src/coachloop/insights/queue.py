@@ -27,6 +27,7 @@ from coachloop.org.models import Person, Team
 NEW_HIRE_DAYS = 90
 NEW_HIRE_BONUS = 0.25
 DIP_BONUS = 0.5
+EXPLAINED = 1
 
 
 @dataclass
@@ -79,7 +80,16 @@ def coaching_queue(
     ):
         decisions.setdefault(decision.agent_id, []).append(decision)
     for agent in agents:
-        diagnosis = diagnose(agent=agent, program=program, start=start, end=end, context=context)
+        # Only the top opportunity is shown: explain the first few, not all, unless decisions
+        # may set the first ones apart.
+        diagnosis = diagnose(
+            agent=agent,
+            program=program,
+            start=start,
+            end=end,
+            context=context,
+            explained=None if decisions.get(agent.pk) else EXPLAINED,
+        )
         # What the lead dismissed or snoozed does not rank the agent; the next one may.
         diagnosis.opportunities = apply_decisions(
             diagnosis, decisions.get(agent.pk, []), today
