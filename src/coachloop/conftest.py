@@ -12,6 +12,14 @@ from coachloop.core.personas import World, build_world
 from coachloop.org.models import Person
 
 
+@pytest.fixture(autouse=True)
+def _no_kept_diagnosis_contexts() -> None:
+    """Each test starts with no program context kept from another test's database."""
+    from coachloop.insights.contexts import forget_all
+
+    forget_all()
+
+
 @pytest.fixture
 def world(db: None) -> World:
     return build_world()

@@ -14,6 +14,7 @@ from ninja import Field, Query, Router, Schema
 
 from coachloop.core.errors import InvalidInput
 from coachloop.insights import selectors as insight_selectors
+from coachloop.insights.contexts import shared_context
 from coachloop.insights.diagnosis import diagnose
 from coachloop.insights.queue import coaching_queue
 from coachloop.metrics import selectors as kpi_selectors
@@ -56,7 +57,8 @@ def agent_diagnosis(
     if program is None:
         raise InvalidInput("This agent is not placed in a program you can see")
     start, end = _window(query)
-    diagnosis = diagnose(agent=agent, program=program, start=start, end=end)
+    context = shared_context(program=program, start=start, end=end)
+    diagnosis = diagnose(agent=agent, program=program, start=start, end=end, context=context)
     # The lead's decisions apply here as on the pages: dismissed and snoozed are set apart.
     applied = insight_selectors.apply_decisions(
         diagnosis, insight_selectors.decisions_for(agent, program), timezone.localdate()

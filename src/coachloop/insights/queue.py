@@ -18,7 +18,8 @@ from typing import Any
 from django.utils import timezone
 
 from coachloop.coaching import selectors as coaching_selectors
-from coachloop.insights.diagnosis import Diagnosis, Opportunity, diagnose, program_context
+from coachloop.insights.contexts import shared_context
+from coachloop.insights.diagnosis import Diagnosis, Opportunity, diagnose
 from coachloop.insights.models import OpportunityDecision
 from coachloop.insights.selectors import apply_decisions
 from coachloop.metrics.kpis import FLAG_PROBABILITY
@@ -66,7 +67,7 @@ def coaching_queue(
 ) -> list[QueueRow]:
     today = today or timezone.localdate()
     program = team.program
-    context = program_context(program=program, start=start, end=end)
+    context = shared_context(program=program, start=start, end=end)
     ids = [agent.pk for agent in agents]
     last = coaching_selectors.last_session_by_agent(program=program, agent_ids=ids)
     overdue = coaching_selectors.due_by_cadence(team=team, agent_ids=ids, today=today)

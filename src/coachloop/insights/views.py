@@ -22,6 +22,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from coachloop.core.errors import CoachloopError, InvalidInput, NotAllowed
 from coachloop.insights import selectors, services
+from coachloop.insights.contexts import shared_context
 from coachloop.insights.diagnosis import Opportunity, diagnose
 from coachloop.insights.queue import coaching_queue
 from coachloop.learning.models import Skill
@@ -215,7 +216,8 @@ def agent_diagnosis(request: HttpRequest, agent_id: int) -> HttpResponse:
         raise Http404("This agent is not placed in a program you can see")
     start, end = selectors.window()
     today = timezone.localdate()
-    diagnosis = diagnose(agent=agent, program=program, start=start, end=end)
+    context = shared_context(program=program, start=start, end=end)
+    diagnosis = diagnose(agent=agent, program=program, start=start, end=end, context=context)
     can_decide = services.can_decide(user=request.user, agent=agent, program=program)
     error: dict[str, str] = {}
     if request.method == "POST":

@@ -361,6 +361,20 @@ class RunningTotal(MeasureColumns):
         return f"{self.program_id} {self.date} {self.agent_id or self.team_id}"
 
 
+class RollupStamp(models.Model):
+    """How many times a program's rollups have changed. Whoever keeps results derived from
+    them (the diagnosis context, insights/contexts.py) compares versions instead of re-reading
+    the rollups."""
+
+    program = models.OneToOneField(
+        Program, primary_key=True, on_delete=models.CASCADE, related_name="+"
+    )
+    version = models.PositiveBigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.program_id} v{self.version}"
+
+
 class PeerPrior(models.Model):
     """How much agents' true values spread in a program, per metric: the prior of the shrinkage.
     Estimated by the method of moments over the 13 weeks before the program's latest day."""

@@ -28,6 +28,7 @@ from coachloop.metrics.models import (
     MetricDefinition,
     PeerPrior,
     ProgramDaily,
+    RollupStamp,
     RunningTotal,
     Target,
 )
@@ -108,6 +109,12 @@ class TargetBook:
             if best is None or rank > best:
                 best, chosen = rank, target
         return chosen
+
+
+def rollups_version(program: Program) -> int:
+    """Grows each time the program's rollups change (0: never built)."""
+    version = RollupStamp.objects.filter(program=program).values_list("version", flat=True)
+    return version.first() or 0
 
 
 def priors_for(program: Program) -> dict[str, PeerPrior]:

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Max, Min
+from django.db.models import F, Max, Min
 from django.utils import timezone
 
 from coachloop.core.services import event_record
@@ -28,6 +28,7 @@ from coachloop.metrics.models import (
     Level,
     MetricDefinition,
     PeerPrior,
+    RollupStamp,
     RunningTotal,
     Target,
 )
@@ -77,7 +78,7 @@ def rollups_apply_marks(*, progress: Progress | None = None) -> RecomputeSummary
                 pk__in=ids[chunk : chunk + 500], marked_at__lte=newest
             ).delete()
     for program_id in by_program:
-        peer_priors_refresh(program=Program.objects.get(pk=program_id))
+        _rollups_changed(Program.objects.get(pk=program_id))
     return RecomputeSummary(
         programs=len(by_program),
         ranges=len(ranges),
@@ -108,13 +109,20 @@ def rollups_rebuild(
     marks.delete()
     programs = {r.program_id for r in ranges}
     for program in Program.objects.filter(pk__in=programs):
-        peer_priors_refresh(program=program)
+        _rollups_changed(program)
     return RecomputeSummary(
         programs=len(programs),
         ranges=len(ranges),
         days=sum((r.end - r.start).days + 1 for r in ranges),
         seconds=(timezone.now() - started).total_seconds(),
     )
+
+
+def _rollups_changed(program: Program) -> None:
+    """After a program's rollups were rebuilt: new peer priors and a new version stamp."""
+    stamp, _ = RollupStamp.objects.get_or_create(program=program)
+    RollupStamp.objects.filter(pk=stamp.pk).update(version=F("version") + 1)
+    peer_priors_refresh(program=program)
 
 
 def _fact_span(program: Program) -> tuple[dt.date, dt.date] | None:
