@@ -13,6 +13,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 from coachloop.metrics import stats
 from coachloop.metrics.measures import MEASURE_INDEX
 from coachloop.metrics.models import Direction, MetricDefinition, MetricKind, Target
@@ -70,7 +72,30 @@ def measures_of(definitions: Iterable[MetricDefinition]) -> set[str]:
 
 
 def _total(sums: Sums, expression: str) -> float:
-    return sum(sign * float(sums.get(name, 0.0) or 0.0) for sign, name in terms(expression))
+    found = terms(expression)
+    if len(found) == 1 and found[0][0] == 1:  # most metrics: one measure, no generator
+        return float(sums.get(found[0][1], 0.0) or 0.0)
+    return sum(sign * float(sums.get(name, 0.0) or 0.0) for sign, name in found)
+
+
+def values_of(
+    definition: MetricDefinition, matrix: np.ndarray, columns: Mapping[str, int]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Observed values and n of many subjects at once: ``matrix`` has one row of measure sums
+    per subject (columns named by ``columns``). A value is NaN where ``observe`` gives None."""
+
+    def column(name: str) -> np.ndarray:
+        return matrix[:, columns[name]] if name in columns else np.zeros(len(matrix))
+
+    numerator = np.zeros(len(matrix))
+    for sign, name in terms(definition.numerator):
+        numerator = numerator + sign * column(name)
+    denominator = column(definition.denominator)
+    n = column(definition.count) if definition.count else denominator
+    usable = (denominator > 0) & (n > 0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        values = np.where(usable, definition.scale * numerator / denominator, np.nan)
+    return values, n
 
 
 def matches(definition: MetricDefinition, dimensions: Mapping[str, str]) -> bool:

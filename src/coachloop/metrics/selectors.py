@@ -15,6 +15,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 from django.db import connection
 from django.db.models import Max, Model, Sum
 
@@ -631,7 +632,40 @@ def weekly_values(
     return result
 
 
-def window_sums_by(
+@dataclass(frozen=True)
+class WindowSums:
+    """Sums over a window, one row per agent (or team) in ``ids``, one column per measure."""
+
+    ids: list[int]
+    columns: dict[str, int]
+    matrix: np.ndarray
+
+    def as_dicts(self) -> dict[int, dict[str, float]]:
+        names = list(self.columns)
+        return {
+            id_: dict(zip(names, row, strict=True))
+            for id_, row in zip(self.ids, self.matrix.tolist(), strict=True)
+        }
+
+
+def _running_totals_on(
+    key: str, where: Where, day: dt.date | None, names: list[str]
+) -> dict[int, list[float]]:
+    if day is None:
+        return {}
+    condition, params = _where_sql({**where, "date": day})
+    sums = ", ".join(f"SUM({name})" for name in names)
+    # Column names are the module's own (checked by the caller); values are parameters.
+    sql = (
+        f"SELECT {key}, {sums} FROM {RunningTotal._meta.db_table} WHERE {condition} "  # noqa: S608
+        f"GROUP BY {key}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return {row[0]: [float(v or 0.0) for v in row[1:]] for row in cursor.fetchall()}
+
+
+def window_sums(
     key: str,
     *,
     program: Program,
@@ -639,11 +673,15 @@ def window_sums_by(
     end: dt.date,
     measures: Iterable[str],
     ids: Sequence[int] | None = None,
-) -> dict[int, dict[str, float]]:
+) -> WindowSums:
     """Each agent's (``key="agent_id"``) or team's (``"team_id"``) sums over [start, end]:
     their running total at the window's last day minus the one before its first. Two rows per
-    agent whatever the window's length."""
+    agent whatever the window's length, read straight into a matrix (a program page needs a
+    thousand agents' values, and dictionaries of floats cost more than the query)."""
     names = sorted(set(measures))
+    for column in (key, *names):
+        assert _COLUMN.match(column), column
+    columns = {name: index for index, name in enumerate(names)}
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT MAX(date) FROM metrics_runningtotal WHERE program_id = %s AND date <= %s",
@@ -655,21 +693,80 @@ def window_sums_by(
             [program.pk, start],
         )
         before = cursor.fetchone()[0]
+    empty = WindowSums([], columns, np.zeros((0, len(names))))
     if last is None or (before is not None and str(before) >= str(last)):
-        return {}
+        return empty
     where: Where = {"program_id": program.pk, f"{key}__isnull": False}
     if ids is not None:
         where[f"{key}__in"] = list(ids)
-    at_end = grouped_sums(RunningTotal, {**where, "date": last}, [key], names)
-    at_start = (
-        grouped_sums(RunningTotal, {**where, "date": before}, [key], names) if before else Rows()
+    at_end = _running_totals_on(key, where, last, names)
+    if not at_end:
+        return empty
+    at_start = _running_totals_on(key, where, before, names)
+    found = list(at_end)
+    matrix = np.array([at_end[id_] for id_ in found], dtype=float).reshape(len(found), len(names))
+    if at_start:
+        zero = [0.0] * len(names)
+        matrix -= np.array([at_start.get(id_, zero) for id_ in found], dtype=float).reshape(
+            matrix.shape
+        )
+    return WindowSums(found, columns, matrix)
+
+
+def window_sums_by(
+    key: str,
+    *,
+    program: Program,
+    start: dt.date,
+    end: dt.date,
+    measures: Iterable[str],
+    ids: Sequence[int] | None = None,
+) -> dict[int, dict[str, float]]:
+    """``window_sums`` as a dictionary of sums per agent or team."""
+    return window_sums(
+        key, program=program, start=start, end=end, measures=measures, ids=ids
+    ).as_dicts()
+
+
+@dataclass(frozen=True)
+class AgentValues:
+    """Every agent's observed value and n per metric over a window, as arrays in ``ids``
+    order (NaN: no data): the program's distributions, percentiles and attainment."""
+
+    ids: list[int]
+    values: dict[str, np.ndarray]
+    n: dict[str, np.ndarray]
+
+    def present(
+        self, slug: str, *, min_n: float = 0.0, leave_out: int | None = None
+    ) -> list[float]:
+        """The values of agents with data (and at least ``min_n``), but ``leave_out``'s."""
+        if slug not in self.values:
+            return []
+        keep = ~np.isnan(self.values[slug]) & (self.n[slug] >= min_n)
+        if leave_out is not None and leave_out in self.ids:
+            keep[self.ids.index(leave_out)] = False
+        return [float(v) for v in self.values[slug][keep]]
+
+
+def agent_value_arrays(
+    *,
+    program: Program,
+    start: dt.date,
+    end: dt.date,
+    definitions: Sequence[MetricDefinition],
+) -> AgentValues:
+    """``agent_values`` without the sampling variances, computed for all agents at once."""
+    plain = [d for d in definitions if not d.filters and d.level != Level.QUEUE]
+    sums = window_sums(
+        "agent_id", program=program, start=start, end=end, measures=kpis.measures_of(plain)
     )
-    earlier = {dims[key]: sums for dims, sums in at_start}
-    result: dict[int, dict[str, float]] = {}
-    for dims, sums in at_end:
-        base = earlier.get(dims[key], {})
-        result[dims[key]] = {name: sums[name] - base.get(name, 0.0) for name in names}
-    return result
+    values, n = {}, {}
+    for definition in plain:
+        values[definition.slug], n[definition.slug] = kpis.values_of(
+            definition, sums.matrix, sums.columns
+        )
+    return AgentValues(sums.ids, values, n)
 
 
 def agent_values(
@@ -919,18 +1016,13 @@ def target_attainment(
 ) -> list[Attainment]:
     """Per metric, the values of the program's agents with enough data over the window and how
     many of them meet the target in force at its end (inside it, for a range)."""
-    distribution = agent_values(program=program, start=start, end=end, definitions=definitions)
+    distribution = agent_value_arrays(
+        program=program, start=start, end=end, definitions=definitions
+    )
     book = TargetBook(program)
     rows = []
     for definition in definitions:
-        values = [
-            observations[definition.slug].value
-            for observations in distribution.values()
-            if definition.slug in observations
-            and observations[definition.slug].n >= definition.min_n
-            and observations[definition.slug].value is not None
-        ]
-        present = [v for v in values if v is not None]
+        present = distribution.present(definition.slug, min_n=definition.min_n)
         target = book.target(definition.slug, on=end)
         met = None
         if target is not None and present:

@@ -15,6 +15,7 @@ from django.db import transaction
 from django.db.models import F, Max, Min
 from django.utils import timezone
 
+from coachloop.core.db import planner_statistics_refresh
 from coachloop.core.services import event_record
 from coachloop.interactions.models import AgentDay, Interaction, RecomputeMark
 from coachloop.interactions.services import recompute_marks_add
@@ -28,6 +29,7 @@ from coachloop.metrics.models import (
     Level,
     MetricDefinition,
     PeerPrior,
+    ProgramDaily,
     RollupStamp,
     RunningTotal,
     Target,
@@ -79,6 +81,7 @@ def rollups_apply_marks(*, progress: Progress | None = None) -> RecomputeSummary
             ).delete()
     for program_id in by_program:
         _rollups_changed(Program.objects.get(pk=program_id))
+    _statistics_refresh(sum((r.end - r.start).days + 1 for r in ranges))
     return RecomputeSummary(
         programs=len(by_program),
         ranges=len(ranges),
@@ -110,12 +113,24 @@ def rollups_rebuild(
     programs = {r.program_id for r in ranges}
     for program in Program.objects.filter(pk__in=programs):
         _rollups_changed(program)
+    _statistics_refresh(sum((r.end - r.start).days + 1 for r in ranges))
     return RecomputeSummary(
         programs=len(programs),
         ranges=len(ranges),
         days=sum((r.end - r.start).days + 1 for r in ranges),
         seconds=(timezone.now() - started).total_seconds(),
     )
+
+
+# A refresh of this many program-days or more (an import, not one evaluation) is a bulk change:
+# the planner's statistics of the rollups are refreshed after it.
+BULK_DAYS = 28
+ROLLUP_MODELS = (DailyRollup, AgentDaily, ProgramDaily, RunningTotal)
+
+
+def _statistics_refresh(days: int) -> None:
+    if days >= BULK_DAYS:
+        planner_statistics_refresh([model._meta.db_table for model in ROLLUP_MODELS])
 
 
 def _rollups_changed(program: Program) -> None:

@@ -243,14 +243,12 @@ def agent_kpi_context(request: HttpRequest, agent: Person) -> dict[str, Any]:
     )
     scope = {"agent": agent.pk, "start": period.start, "end": period.end}
     # Percentile in the program and the team's weekly median: aggregates of >= 5 agents only.
-    everyone = selectors.agent_values(
+    everyone = selectors.agent_value_arrays(
         program=program, start=period.start, end=period.end, definitions=definitions
     )
     rows = []
     for kpi in report.metrics:
-        others = [
-            v[kpi.slug].value for pk, v in everyone.items() if pk != agent.pk and kpi.slug in v
-        ]
+        others = everyone.present(kpi.slug, leave_out=agent.pk)
         rows.append(
             {
                 "kpi": kpi,

@@ -6,6 +6,7 @@ definitions live in ``oracle.py``; a program never sees another's contacts.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
@@ -518,6 +519,11 @@ def test_kpis_summed_from_the_rollups_equal_the_definitions_computed_from_the_co
         values = selectors.agent_values(
             program=care, start=start, end=end, definitions=agent_definitions
         )
+        # The same values computed for all agents at once, as arrays (program page, percentile).
+        arrays = selectors.agent_value_arrays(
+            program=care, start=start, end=end, definitions=agent_definitions
+        )
+        assert sorted(arrays.ids) == sorted(values)
         for agent in (world.agent, world.care_b_agent):
             mine = (
                 [f for f in care_facts if f.agent == agent and not f.excluded],
@@ -527,13 +533,18 @@ def test_kpis_summed_from_the_rollups_equal_the_definitions_computed_from_the_co
                 assert not mine[0] and not mine[1]
                 continue
             assert sorted(values[agent.pk]) == sorted(plain)
+            row = arrays.ids.index(agent.pk)
             for slug, observation in values[agent.pk].items():
                 wanted = expected(slug, *mine, threshold)
+                in_array = float(arrays.values[slug][row])
                 if wanted.value is None:
                     assert observation.value is None, slug
+                    assert math.isnan(in_array), slug
                 else:
                     assert observation.value == pytest.approx(wanted.value, rel=1e-9), slug
+                    assert in_array == pytest.approx(wanted.value, rel=1e-9), slug
                 assert observation.n == pytest.approx(wanted.n), slug
+                assert float(arrays.n[slug][row]) == pytest.approx(wanted.n), slug
         thirteen_weeks = expected_periods(end - dt.timedelta(weeks=12), end, "week", first_weekday)
         assert dashboard.weeks == [begins for begins, _ in thirteen_weeks]
         care_all = [f for f in facts if f.program == care]

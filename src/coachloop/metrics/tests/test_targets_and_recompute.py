@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.management import CommandError, call_command
+from django.db import connection
 
 from coachloop.core.models import Event
 from coachloop.core.personas import World
@@ -384,3 +385,38 @@ def test_a_roster_move_leaves_team_kpis_current(world: World, tmp_path: Path) ->
     assert team_aht(world, world.care_a) == (300.0, 1, 300.0, 1)
     assert team_aht(world, world.care_b) == (500.0, 1, 500.0, 1)
     assert alice_aht(world) == (400.0, 2, 800.0, 2)  # the agent keeps all of them
+
+
+def rollup_statistics_rows() -> int:
+    """Rows of the planner's statistics about the fine rollup table."""
+    with connection.cursor() as cursor:
+        if connection.vendor == "sqlite":
+            cursor.execute("SELECT name FROM sqlite_master WHERE name = 'sqlite_stat1'")
+            if cursor.fetchone() is None:
+                return 0
+            cursor.execute("SELECT COUNT(*) FROM sqlite_stat1 WHERE tbl = 'metrics_dailyrollup'")
+        else:
+            cursor.execute("SELECT COUNT(*) FROM pg_stats WHERE tablename = 'metrics_dailyrollup'")
+        return int(cursor.fetchone()[0])
+
+
+def test_a_bulk_rebuild_refreshes_the_planners_statistics_and_one_day_does_not(
+    world: World,
+) -> None:
+    with connection.cursor() as cursor:
+        if connection.vendor == "sqlite":
+            cursor.execute("ANALYZE sqlite_master")  # creates sqlite_stat1, empty
+            cursor.execute("DELETE FROM sqlite_stat1")
+    contacts(3, program=world.care, agent=world.agent, day=D1, talk_s=300)
+    mark(world, D1)
+    run()
+    if connection.vendor == "sqlite":  # PostgreSQL may hold statistics from earlier tests
+        assert rollup_statistics_rows() == 0
+    first = D1 - dt.timedelta(days=services.BULK_DAYS)
+    contacts(3, program=world.care, agent=world.agent, day=first, talk_s=300)
+    for offset in range(services.BULK_DAYS + 1):
+        RecomputeMark.objects.get_or_create(
+            program=world.care, date=first + dt.timedelta(days=offset), defaults={"reason": "test"}
+        )
+    run()
+    assert rollup_statistics_rows() > 0
