@@ -8,6 +8,7 @@ decided there; every query here is then bounded to that subject's program.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 import statistics
 from collections import defaultdict
@@ -611,24 +612,34 @@ def weekly_values(
     end: dt.date,
     definitions: Sequence[MetricDefinition],
 ) -> dict[int, dict[str, list[float | None]]]:
-    """Each agent's observed weekly value per metric without filters (from AgentDaily)."""
+    """Each agent's observed weekly value per metric without filters (from AgentDaily): the
+    days' sums are added into an (agent, week) grid of measures and every value computed at
+    once, instead of a dictionary per day."""
     plain = [d for d in definitions if not d.filters]
-    if not weeks or not plain:
+    if not weeks or not plain or not agent_ids:
         return {}
-    per_week: dict[tuple[int, dt.date], dict[str, float]] = defaultdict(dict)
-    for dims, sums in grouped_sums(
+    names = sorted(kpis.measures_of(plain))
+    columns = {name: index for index, name in enumerate(names)}
+    rows = grouped_sums(
         AgentDaily,
-        {"program_id": program.pk, "agent_id__in": agent_ids, **_window(weeks[0], end)},
+        {"program_id": program.pk, "agent_id__in": list(agent_ids), **_window(weeks[0], end)},
         ["agent_id", "date"],
-        kpis.measures_of(plain),
-    ):
-        kpis.add_sums(per_week[(dims["agent_id"], week_start(dims["date"], program))], sums)
-    result: dict[int, dict[str, list[float | None]]] = {}
-    for agent_id in agent_ids:
-        result[agent_id] = {
-            d.slug: [kpis.observe(d, per_week.get((agent_id, w), {})).value for w in weeks]
-            for d in plain
-        }
+        names,
+    )
+    agent_index = {agent_id: index for index, agent_id in enumerate(agent_ids)}
+    week_index = {begins: index for index, begins in enumerate(weeks)}
+    grid = np.zeros((len(agent_ids), len(weeks), len(names)))
+    for dims, sums in rows:
+        week = week_index.get(week_start(dims["date"], program))
+        if week is not None:
+            grid[agent_index[dims["agent_id"]], week] += [sums[name] for name in names]
+    flat = grid.reshape(-1, len(names))
+    result: dict[int, dict[str, list[float | None]]] = {agent_id: {} for agent_id in agent_ids}
+    for definition in plain:
+        values, _ = kpis.values_of(definition, flat, columns)
+        table = values.reshape(len(agent_ids), len(weeks)).tolist()
+        for agent_id, series in zip(agent_ids, table, strict=True):
+            result[agent_id][definition.slug] = [None if math.isnan(v) else v for v in series]
     return result
 
 

@@ -289,43 +289,39 @@ def _agent_trends(
     period: selectors.Period,
     definitions: list[MetricDefinition],
 ) -> list[dict[str, Any]]:
-    """13 weekly points per metric ending with the period, against the target and the
-    median of the agent's current team."""
-    chosen = [d for d in definitions if d.slug in TREND_METRICS]
+    """13 weekly points per metric ending with the period, against the target in force at its
+    end and the median of the agent's current team: one read of the agent's and teammates'
+    days."""
+    chosen = [d for d in definitions if d.slug in TREND_METRICS and not d.filters]
     first = selectors.week_start(period.end, program) - dt.timedelta(weeks=12)
-    subject = selectors.subject_for_agent(agent, program)
-    report = selectors.kpi_report(
-        subject=subject,
-        start=first,
+    weeks = selectors.periods(first, period.end, "week", program)
+    teammates = (
+        org_selectors.team_current_agent_ids(user=request.user, team_id=team_id)
+        if team_id is not None
+        else []
+    )
+    with_median = len(teammates) >= selectors.MIN_GROUP
+    weekly = selectors.weekly_values(
+        program=program,
+        agent_ids=list(dict.fromkeys([agent.pk, *(teammates if with_median else [])])),
+        weeks=weeks,
         end=period.end,
         definitions=chosen,
-        granularity="week",
-        team_id=team_id,
     )
-    weeks = [begins for begins, _ in report.series or []]
-    team_weekly: dict[int, dict[str, list[float | None]]] = {}
-    if team_id is not None:
-        teammates = [p.pk for p in org_selectors.agent_list(user=request.user, team=str(team_id))]
-        if len(teammates) >= selectors.MIN_GROUP:
-            team_weekly = selectors.weekly_values(
-                program=program,
-                agent_ids=teammates,
-                weeks=weeks,
-                end=period.end,
-                definitions=chosen,
-            )
+    book = selectors.TargetBook(program)
+    tenure = (period.end - agent.hire_date).days if agent.hire_date else None
     charts = []
-    for index, definition in enumerate(chosen):
-        values = [items[index].value for _, items in report.series or []]
+    for definition in chosen:
+        values = weekly.get(agent.pk, {}).get(definition.slug, [None] * len(weeks))
         median = (
             [
-                selectors.median_of(series[definition.slug][w] for series in team_weekly.values())
+                selectors.median_of(weekly[mate][definition.slug][w] for mate in teammates)
                 for w in range(len(weeks))
             ]
-            if team_weekly
+            if with_median
             else None
         )
-        last_target = (report.series or [])[-1][1][index].target if report.series else None
+        target = book.target(definition.slug, on=period.end, team_id=team_id, tenure_days=tenure)
         style = display_of(definition)
         charts.append(
             {
@@ -334,7 +330,7 @@ def _agent_trends(
                     labels=[w.strftime("%d %b") for w in weeks],
                     values=values,
                     median=median,
-                    target=(last_target.value, last_target.upper) if last_target else None,
+                    target=(target.value, target.upper) if target else None,
                     label=_("%(metric)s per week; target band; team median dashed")
                     % {"metric": definition.label},
                     formatter=partial(format_value, style=style),
