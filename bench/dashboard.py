@@ -24,6 +24,8 @@ SQLite at most twice that.
     .venv/bin/python bench/dashboard.py                            # full size, both databases
     .venv/bin/python bench/dashboard.py --interactions 200000 --agents 100 --roster 500 \\
         --requests 50                                              # a quick run
+    .venv/bin/python bench/dashboard.py --keep --workdir /tmp/dash   # keep what it built ...
+    .venv/bin/python bench/dashboard.py --reuse --workdir /tmp/dash  # ... and measure it again
 
 PostgreSQL: a server on 127.0.0.1:5432 with trust auth (BENCH_POSTGRES_ADMIN overrides the
 admin URL); the database coachloop_bench_dash is created and dropped. SQLite: a file in a
@@ -1303,8 +1305,9 @@ def database_env(database: str, folder: Path) -> dict[str, str]:
 def bench_database(database: str, folder: Path, options: argparse.Namespace) -> dict[str, Any]:
     env = database_env(database, folder)
     home = Path(env["COACHLOOP_HOME"])
-    shutil.rmtree(home, ignore_errors=True)
-    if database == "postgresql":
+    if not options.reuse:
+        shutil.rmtree(home, ignore_errors=True)
+    if database == "postgresql" and not options.reuse:
         postgres_admin(f"DROP DATABASE IF EXISTS {PG_DB} WITH (FORCE)")
         postgres_admin(f"CREATE DATABASE {PG_DB}")
     me = [sys.executable, str(Path(__file__).resolve())]
@@ -1313,8 +1316,9 @@ def bench_database(database: str, folder: Path, options: argparse.Namespace) -> 
     print(f"{database}: migrate, collectstatic", file=sys.stderr, flush=True)
     phases["migrate_s"] = run(env, *COACHLOOP, "migrate", "--noinput")
     run(env, *COACHLOOP, "collectstatic", "--noinput")
-    print(f"{database}: loading the org and the facts", file=sys.stderr, flush=True)
-    run(env, *me, "--stage", "load", *common, quiet=False)
+    if not options.reuse:
+        print(f"{database}: loading the org and the facts", file=sys.stderr, flush=True)
+        run(env, *me, "--stage", "load", *common, quiet=False)
     phases.update(json.loads((folder / f"load-{database}.json").read_text()))
     print(f"{database}: coachloop recompute --all", file=sys.stderr, flush=True)
     phases["recompute_s"] = run(env, *COACHLOOP, "recompute", "--all")
@@ -1453,6 +1457,12 @@ def main() -> None:
     parser.add_argument("--profile", action="store_true", help="profile 5 requests per page")
     parser.add_argument("--workdir", type=Path, help="default: a new temporary folder")
     parser.add_argument("--keep", action="store_true", help="keep the databases and the folder")
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="measure the databases a --keep run left in --workdir again: migrate, recompute "
+        "--all with this code, measure (the load phases shown are the kept run's)",
+    )
     parser.add_argument("--stage", choices=("load", "measure"), help=argparse.SUPPRESS)
     parser.add_argument("--database", help=argparse.SUPPRESS)
     options = parser.parse_args()
@@ -1477,6 +1487,10 @@ def main() -> None:
         parser.error(f"unknown: {', '.join(sorted(unknown))}")
     if options.days < 130:
         parser.error("--days: at least 130 (windows go back 13 weeks and a year)")
+    if options.reuse and options.workdir is None:
+        parser.error("--reuse needs the --workdir of a --keep run")
+    if options.reuse:
+        options.keep = True
     created = options.workdir is None
     folder = options.workdir or Path(tempfile.mkdtemp(prefix="coachloop-dash-"))
     folder.mkdir(parents=True, exist_ok=True)
@@ -1488,7 +1502,10 @@ def main() -> None:
             flush=True,
         )
         started = time.perf_counter()
-        org = generate(folder, options)
+        if options.reuse:
+            org = json.loads((folder / "org.json").read_text())
+        else:
+            org = generate(folder, options)
         build_s = time.perf_counter() - started
         for database in databases:
             results[database] = bench_database(database, folder, options)
