@@ -4,10 +4,11 @@ words and an icon (colour never stands alone), and the link to the records behin
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
-from django.urls import reverse
+from django.urls import get_script_prefix, reverse
 from django.utils.translation import gettext as _
 
 from coachloop.metrics.kpis import Kpi, Status
@@ -85,7 +86,13 @@ def records_url(definition: MetricDefinition, **scope: object) -> str | None:
     for dimension, values in (definition.filters or {}).items():
         if len(values) == 1:
             params[dimension] = values[0]
-    return f"{reverse('interactions:list')}?{urlencode(params)}"
+    return f"{_interactions_path(get_script_prefix())}?{urlencode(params)}"
+
+
+@functools.lru_cache(maxsize=8)
+def _interactions_path(prefix: str) -> str:
+    """The list's path under this script prefix: a page links several hundred cells to it."""
+    return reverse("interactions:list")
 
 
 @dataclass(frozen=True)

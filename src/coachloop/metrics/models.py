@@ -361,6 +361,35 @@ class RunningTotal(MeasureColumns):
         return f"{self.program_id} {self.date} {self.agent_id or self.team_id}"
 
 
+class CallTypeRunningTotal(MeasureColumns):
+    """RunningTotal per call type too, from the fine rollup (excluded rows left out; activity
+    rows under the empty call type): any window's sums of an agent or team on each call type
+    in two rows per type. The team dashboard's and reports' case-mix comparison then costs the
+    same for a week and for a year."""
+
+    program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="+", db_index=False)
+    date = models.DateField()
+    agent = models.ForeignKey(
+        Person, null=True, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    team = models.ForeignKey(
+        Team, null=True, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    call_type = models.CharField(max_length=100, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["program", "date"], name="calltypetotal_day_idx")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(agent__isnull=True) | Q(team__isnull=True),
+                name="calltypetotal_agent_or_team",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.program_id} {self.date} {self.agent_id or self.team_id} {self.call_type}"
+
+
 class RollupStamp(models.Model):
     """How many times a program's rollups have changed. Whoever keeps results derived from
     them (the diagnosis context, insights/contexts.py) compares versions instead of re-reading

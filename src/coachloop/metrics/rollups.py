@@ -146,20 +146,25 @@ def contiguous_ranges(
 
 def running_totals_rebuild(program_id: int, since: dt.date) -> None:
     """Rebuild the program's running totals from ``since`` on: the totals before it are the
-    base, each later day adds that day's sums (a window function per agent and per team)."""
+    base, each later day adds that day's sums (a window function per agent and per team, and
+    per agent or team and call type)."""
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT MAX(date) FROM metrics_runningtotal WHERE program_id = %s AND date < %s",
-            [program_id, since],
-        )
-        base_day = cursor.fetchone()[0]
-        cursor.execute(
-            "DELETE FROM metrics_runningtotal WHERE program_id = %s AND date >= %s",
-            [program_id, since],
-        )
-        for key in ("agent_id", "team_id"):
-            sql, params = _running_insert(key, program_id, since, base_day)
-            cursor.execute(sql, params)
+        for table, insert in (
+            ("metrics_runningtotal", _running_insert),
+            ("metrics_calltyperunningtotal", _call_type_running_insert),
+        ):
+            cursor.execute(
+                f"SELECT MAX(date) FROM {table} WHERE program_id = %s AND date < %s",
+                [program_id, since],
+            )
+            base_day = cursor.fetchone()[0]
+            cursor.execute(
+                f"DELETE FROM {table} WHERE program_id = %s AND date >= %s",
+                [program_id, since],
+            )
+            for key in ("agent_id", "team_id"):
+                sql, params = insert(key, program_id, since, base_day)
+                cursor.execute(sql, params)
 
 
 def _running_insert(
@@ -187,6 +192,42 @@ def _running_insert(
         "LEFT JOIN metrics_runningtotal b ON b.program_id = %s "
         f"AND b.{key} = g.{key} AND b.date = %s "
         f"WINDOW running AS (PARTITION BY g.{key} ORDER BY g.date ROWS UNBOUNDED PRECEDING)"
+    )
+    params: list[Any] = [program_id, program_id, program_id, since, program_id, since]
+    params += [program_id, base_day]
+    return sql, params
+
+
+def _call_type_running_insert(
+    key: str, program_id: int, since: dt.date, base_day: dt.date | None
+) -> tuple[str, list[Any]]:
+    other = "team_id" if key == "agent_id" else "agent_id"
+    totals = ", ".join(
+        f"COALESCE(b.{name}, 0) + SUM(COALESCE(a.{name}, 0)) OVER running" for name in MEASURE_NAMES
+    )
+    sums = ", ".join(f"SUM({name}) AS {name}" for name in MEASURE_NAMES)
+    # Every day with rollup rows in the program, for every (agent or team, call type) from the
+    # first day they have one on: the day's sums are then the difference of two rows.
+    sql = (
+        "INSERT INTO metrics_calltyperunningtotal "
+        f"(program_id, date, {key}, {other}, call_type, {_MEASURE_COLUMNS}) "
+        f"SELECT %s, g.date, g.{key}, NULL, g.call_type, {totals} FROM ("
+        f"SELECT f.{key}, f.call_type, d.date FROM "
+        f"(SELECT {key}, call_type, MIN(date) AS first FROM metrics_dailyrollup "
+        f"WHERE program_id = %s AND {key} IS NOT NULL AND NOT excluded "
+        f"GROUP BY {key}, call_type) f "
+        "JOIN (SELECT DISTINCT date FROM metrics_dailyrollup "
+        "WHERE program_id = %s AND date >= %s) d "
+        "ON d.date >= f.first"
+        ") g "
+        f"LEFT JOIN (SELECT {key}, call_type, date, {sums} FROM metrics_dailyrollup "
+        f"WHERE program_id = %s AND date >= %s AND {key} IS NOT NULL AND NOT excluded "
+        f"GROUP BY {key}, call_type, date) a "
+        f"ON a.{key} = g.{key} AND a.call_type = g.call_type AND a.date = g.date "
+        "LEFT JOIN metrics_calltyperunningtotal b ON b.program_id = %s "
+        f"AND b.{key} = g.{key} AND b.call_type = g.call_type AND b.date = %s "
+        f"WINDOW running AS (PARTITION BY g.{key}, g.call_type ORDER BY g.date "
+        "ROWS UNBOUNDED PRECEDING)"
     )
     params: list[Any] = [program_id, program_id, program_id, since, program_id, since]
     params += [program_id, base_day]

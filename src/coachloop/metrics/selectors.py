@@ -24,6 +24,7 @@ from coachloop.metrics import kpis, stats
 from coachloop.metrics.kpis import FILTER_DIMENSIONS, Kpi, Sums
 from coachloop.metrics.models import (
     AgentDaily,
+    CallTypeRunningTotal,
     DailyRollup,
     Exclusion,
     Level,
@@ -289,6 +290,14 @@ class Subject:
     def model(self) -> type[Model]:
         return ProgramDaily if self.kind == "program" else DailyRollup
 
+    def key(self) -> tuple[str, int]:
+        """The column and id of an agent or team subject in the per-agent or per-team tables."""
+        if self.kind == "agent" and self.agent_id is not None:
+            return "agent_id", self.agent_id
+        if self.kind == "team" and self.team_id is not None:
+            return "team_id", self.team_id
+        raise ValueError(f"A {self.kind} subject has no key")
+
     def coarse_where(self) -> Where:
         """The subject in ``AgentDaily`` (which holds no excluded rows) or ``ProgramDaily``."""
         if self.kind == "agent":
@@ -382,10 +391,15 @@ def kpi_report(
     group = [*DIMENSIONS, "excluded"] if subject.kind == "program" else DIMENSIONS
     if subject.kind == "program":
         rows = peers.rows
-    else:
+    elif _fine_dimensions_needed(definitions):
         rows = grouped_sums(
             subject.model, {**subject.where(), **_window(start, end)}, group, measures
         )
+    else:
+        key, id_ = subject.key()
+        rows = call_type_window_rows(
+            key, program=subject.program, start=start, end=end, measures=measures, ids=[id_]
+        )[id_]
     report = KpiReport(
         subject=subject,
         start=start,
@@ -544,24 +558,39 @@ def team_dashboard(
     book = TargetBook(program)
     agent_ids = [agent.pk for agent in agents]
     per_agent: dict[int, Rows] = defaultdict(Rows)
-    for dims, sums in grouped_sums(
-        DailyRollup,
-        {
-            "program_id": program.pk,
-            "agent_id__in": agent_ids,
-            "excluded": False,
-            **_window(start, end),
-        },
-        ["agent_id", *DIMENSIONS],
-        measures,
-    ):
-        per_agent[dims["agent_id"]].append((dims, sums))
-    team_rows = grouped_sums(
-        DailyRollup,
-        {"program_id": program.pk, "team_id": team.pk, "excluded": False, **_window(start, end)},
-        DIMENSIONS,
-        measures,
-    )
+    if _fine_dimensions_needed(definitions):
+        for dims, sums in grouped_sums(
+            DailyRollup,
+            {
+                "program_id": program.pk,
+                "agent_id__in": agent_ids,
+                "excluded": False,
+                **_window(start, end),
+            },
+            ["agent_id", *DIMENSIONS],
+            measures,
+        ):
+            per_agent[dims["agent_id"]].append((dims, sums))
+        team_rows = grouped_sums(
+            DailyRollup,
+            {
+                "program_id": program.pk,
+                "team_id": team.pk,
+                "excluded": False,
+                **_window(start, end),
+            },
+            DIMENSIONS,
+            measures,
+        )
+    else:
+        per_agent.update(
+            call_type_window_rows(
+                "agent_id", program=program, start=start, end=end, measures=measures, ids=agent_ids
+            )
+        )
+        team_rows = call_type_window_rows(
+            "team_id", program=program, start=start, end=end, measures=measures, ids=[team.pk]
+        )[team.pk]
     team_subject = subject_for_team(team)
     total = {
         d.slug: _subject_kpi(d, team_subject, team_rows, peers, book, on=end, team_id=team.pk)
@@ -737,6 +766,67 @@ def window_sums_by(
     return window_sums(
         key, program=program, start=start, end=end, measures=measures, ids=ids
     ).as_dicts()
+
+
+def _fine_dimensions_needed(definitions: Sequence[MetricDefinition]) -> bool:
+    """Whether a metric filters on a queue or channel: its sums need the fine rollup."""
+    return any(
+        dimension in ("queue", "channel")
+        for definition in definitions
+        for dimension in (definition.filters or {})
+    )
+
+
+def call_type_window_rows(
+    key: str,
+    *,
+    program: Program,
+    start: dt.date,
+    end: dt.date,
+    measures: Iterable[str],
+    ids: Sequence[int],
+) -> dict[int, Rows]:
+    """Each agent's (team's) sums over [start, end] per call type, from the call-type running
+    totals: the rows a report would otherwise group from the fine rollup, for metrics without
+    queue or channel filters, in two rows per agent and call type whatever the window."""
+    names = sorted(set(measures))
+    for column in (key, *names):
+        assert _COLUMN.match(column), column
+    table = CallTypeRunningTotal._meta.db_table
+    with connection.cursor() as cursor:
+        # The table name is a model's; values are parameters.
+        cursor.execute(
+            f"SELECT MAX(date) FROM {table} WHERE program_id = %s AND date <= %s",  # noqa: S608
+            [program.pk, end],
+        )
+        last = cursor.fetchone()[0]
+        cursor.execute(
+            f"SELECT MAX(date) FROM {table} WHERE program_id = %s AND date < %s",  # noqa: S608
+            [program.pk, start],
+        )
+        before = cursor.fetchone()[0]
+    result: dict[int, Rows] = {id_: Rows() for id_ in ids}
+    if last is None or not ids or (before is not None and str(before) >= str(last)):
+        return result
+
+    def totals_on(day: dt.date) -> dict[tuple[int, str], list[float]]:
+        condition, params = _where_sql({"program_id": program.pk, "date": day, f"{key}__in": ids})
+        sums = ", ".join(f"SUM({name})" for name in names)
+        sql = (
+            f"SELECT {key}, call_type, {sums} FROM {table} WHERE {condition} "  # noqa: S608
+            f"GROUP BY {key}, call_type"
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            return {(row[0], row[1]): [float(v or 0.0) for v in row[2:]] for row in cursor}
+
+    at_end = totals_on(last)
+    at_start = totals_on(before) if before is not None else {}
+    for (id_, call_type), totals in at_end.items():
+        base = at_start.get((id_, call_type))
+        values = totals if base is None else [a - b for a, b in zip(totals, base, strict=True)]
+        result[id_].append(({"call_type": call_type}, dict(zip(names, values, strict=True))))
+    return result
 
 
 @dataclass(frozen=True)

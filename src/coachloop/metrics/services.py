@@ -22,6 +22,7 @@ from coachloop.interactions.services import recompute_marks_add
 from coachloop.metrics import kpis, rollups, stats
 from coachloop.metrics.models import (
     AgentDaily,
+    CallTypeRunningTotal,
     DailyRollup,
     ExcludedContact,
     Exclusion,
@@ -125,7 +126,7 @@ def rollups_rebuild(
 # A refresh of this many program-days or more (an import, not one evaluation) is a bulk change:
 # the planner's statistics of the rollups are refreshed after it.
 BULK_DAYS = 28
-ROLLUP_MODELS = (DailyRollup, AgentDaily, ProgramDaily, RunningTotal)
+ROLLUP_MODELS = (DailyRollup, AgentDaily, ProgramDaily, RunningTotal, CallTypeRunningTotal)
 
 
 def _statistics_refresh(days: int) -> None:

@@ -21,6 +21,7 @@ from coachloop.interactions.models import AgentDay, Interaction, RecomputeMark
 from coachloop.metrics import selectors, services
 from coachloop.metrics.models import (
     AgentDaily,
+    CallTypeRunningTotal,
     DailyRollup,
     Exclusion,
     MetricDefinition,
@@ -357,7 +358,8 @@ def _exclude(
 def _clean() -> None:
     Exclusion.objects.all().delete()
     Event.objects.filter(verb__startswith="exclusion.").delete()
-    for model in (DailyRollup, AgentDaily, ProgramDaily, RunningTotal, PeerPrior, RecomputeMark):
+    rollups = (DailyRollup, AgentDaily, ProgramDaily, RunningTotal, CallTypeRunningTotal)
+    for model in (*rollups, PeerPrior, RecomputeMark):
         model.objects.all().delete()
     Evaluation.objects.all().delete()
     Calibration.objects.all().delete()
