@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
@@ -515,12 +516,20 @@ def program_kpi_context(request: HttpRequest, program: Program) -> dict[str, Any
                 ],
             )
             for team, kpis_ in team_reports
+            if _has_data(kpis_.values())
         ],
+        # Teams without a contact or an activity day in the period are named, not tabled: a
+        # program of a hundred teams, most of them idle or new, stays readable.
+        "quiet_teams": [team for team, kpis_ in team_reports if not _has_data(kpis_.values())],
         "attainment": attainment,
         "trend_charts": trend_charts,
         "exclusions": report.exclusions,
         "can_manage": _can_manage(request, program),
     }
+
+
+def _has_data(kpis_: Iterable[Kpi]) -> bool:
+    return any(kpi.n for kpi in kpis_)
 
 
 def _can_manage(request: HttpRequest, program: Program) -> bool:

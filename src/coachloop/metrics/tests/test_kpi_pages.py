@@ -28,7 +28,7 @@ from coachloop.metrics import selectors, services
 from coachloop.metrics.models import Exclusion, Target
 from coachloop.metrics.tests.page_data import PageData, add_agents, build_page_data
 from coachloop.org import services as org
-from coachloop.org.models import Person
+from coachloop.org.models import Person, Team
 
 pytestmark = pytest.mark.django_db
 
@@ -488,7 +488,12 @@ def test_the_agent_page_shows_the_kpi_table_trend_charts_and_call_type_breakdown
 def test_the_program_page_shows_queues_teams_side_by_side_distribution_and_attainment(
     data: PageData, world: World, client_for: Clients
 ) -> None:
+    idle = Team.objects.create(program=world.care, code="care-c", name="Care C (new)")
     html = page(client_for(world.manager), f"/programs/{world.care.pk}/")
+    # A team with nothing in the period is named under the table, with a link, not tabled.
+    quiet = [p for p in find_all(parse_html(html), "p") if attr(p, "data-quiet-teams") is not None]
+    assert len(quiet) == 1 and text(quiet[0]).endswith("Care C (new)")
+    assert f'href="/teams/{idle.pk}/"' in html
 
     document = parse_html(html)
     tables = find_all(document, "table", "data")
