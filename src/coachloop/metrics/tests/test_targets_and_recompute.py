@@ -387,16 +387,16 @@ def test_a_roster_move_leaves_team_kpis_current(world: World, tmp_path: Path) ->
     assert alice_aht(world) == (400.0, 2, 800.0, 2)  # the agent keeps all of them
 
 
-def rollup_statistics_rows() -> int:
-    """Rows of the planner's statistics about the fine rollup table."""
+def statistics_rows(table: str = "metrics_dailyrollup") -> int:
+    """Rows of the planner's statistics about a table."""
     with connection.cursor() as cursor:
         if connection.vendor == "sqlite":
             cursor.execute("SELECT name FROM sqlite_master WHERE name = 'sqlite_stat1'")
             if cursor.fetchone() is None:
                 return 0
-            cursor.execute("SELECT COUNT(*) FROM sqlite_stat1 WHERE tbl = 'metrics_dailyrollup'")
+            cursor.execute("SELECT COUNT(*) FROM sqlite_stat1 WHERE tbl = %s", [table])
         else:
-            cursor.execute("SELECT COUNT(*) FROM pg_stats WHERE tablename = 'metrics_dailyrollup'")
+            cursor.execute("SELECT COUNT(*) FROM pg_stats WHERE tablename = %s", [table])
         return int(cursor.fetchone()[0])
 
 
@@ -411,7 +411,7 @@ def test_a_bulk_rebuild_refreshes_the_planners_statistics_and_one_day_does_not(
     mark(world, D1)
     run()
     if connection.vendor == "sqlite":  # PostgreSQL may hold statistics from earlier tests
-        assert rollup_statistics_rows() == 0
+        assert statistics_rows() == 0
     first = D1 - dt.timedelta(days=services.BULK_DAYS)
     contacts(3, program=world.care, agent=world.agent, day=first, talk_s=300)
     for offset in range(services.BULK_DAYS + 1):
@@ -419,4 +419,5 @@ def test_a_bulk_rebuild_refreshes_the_planners_statistics_and_one_day_does_not(
             program=world.care, date=first + dt.timedelta(days=offset), defaults={"reason": "test"}
         )
     run()
-    assert rollup_statistics_rows() > 0
+    assert statistics_rows() > 0
+    assert statistics_rows("interactions_interaction") > 0
