@@ -378,7 +378,13 @@ class CallTypeRunningTotal(MeasureColumns):
     call_type = models.CharField(max_length=100, blank=True)
 
     class Meta:
-        indexes = [models.Index(fields=["program", "date"], name="calltypetotal_day_idx")]
+        # A report reads one agent's (team's) rows on two days: (agent, date) finds them
+        # without scanning every agent of the program on those days.
+        indexes = [
+            models.Index(fields=["program", "date"], name="calltypetotal_day_idx"),
+            models.Index(fields=["agent", "date"], name="calltypetotal_agent_day_idx"),
+            models.Index(fields=["team", "date"], name="calltypetotal_team_day_idx"),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=Q(agent__isnull=True) | Q(team__isnull=True),
