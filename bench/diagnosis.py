@@ -19,9 +19,19 @@ program's context, built once per program and shared by its agents, not included
     .venv/bin/python bench/diagnosis.py                     # the issue's size, two seeds
     .venv/bin/python bench/diagnosis.py --agents 60 --seeds 9101   # a quick run
     .venv/bin/python bench/diagnosis.py --database postgresql      # the same on PostgreSQL
+    .venv/bin/python bench/diagnosis.py --workdir /tmp/diag --seeds 31 47   # keep the databases
 
-The team queue (every agent of a team diagnosed and ranked, the program's context included) is
-timed for every team too.
+With ``--workdir DIR`` (SQLite only) each seed's simulated data and imported database are kept
+in ``DIR/seed-N/``; a later run with the same folder, agents and days reuses them (migrated and
+the rollups recomputed, as the code may have moved on) and measures: about a minute per seed
+instead of minutes (for iterating on the diagnosis). A folder built with other agents or days
+is refused rather than silently reused.
+
+The team queue (every agent of a team diagnosed and ranked) is timed for every team too, as a
+lead meets it: **warm**, with the program's context already kept by the process (another lead
+of the program asked on the same data; ``insights/contexts.py``), and **cold**, for the first
+COLD_TEAMS teams of each program, with the context built inside the request (the first request
+after new data). The time to build each program's context is printed on its own.
 """
 
 from __future__ import annotations
@@ -50,6 +60,7 @@ PG_DB = "coachloop_bench_diag"
 MIN_EVALUATIONS = 8
 MIN_HANDLED = 200
 FLAG = 0.8
+COLD_TEAMS = 3  # teams per program whose queue is also timed with the context built inside
 
 
 def run(env: dict[str, str], *args: str) -> None:
@@ -65,18 +76,23 @@ def postgres_admin(sql: str) -> None:
         connection.execute(sql)
 
 
-def build(folder: Path, seed: int, agents: int, days: int, database: str) -> dict[str, str]:
+def environment(folder: Path, database: str) -> dict[str, str]:
     url = f"sqlite:///{folder / 'bench.sqlite3'}"
     if database == "postgresql":
-        postgres_admin(f"DROP DATABASE IF EXISTS {PG_DB} WITH (FORCE)")
-        postgres_admin(f"CREATE DATABASE {PG_DB}")
         url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{PG_DB}"
-    env = {
+    return {
         **os.environ,
         "COACHLOOP_HOME": str(folder / "home"),
         "DATABASE_URL": url,
         "COACHLOOP_ENV": "development",
     }
+
+
+def build(folder: Path, seed: int, agents: int, days: int, database: str) -> dict[str, str]:
+    if database == "postgresql":
+        postgres_admin(f"DROP DATABASE IF EXISTS {PG_DB} WITH (FORCE)")
+        postgres_admin(f"CREATE DATABASE {PG_DB}")
+    env = environment(folder, database)
     data = folder / "data"
     started = time.perf_counter()
     run(env, "migrate", "--noinput")
@@ -96,6 +112,38 @@ def build(folder: Path, seed: int, agents: int, days: int, database: str) -> dic
         run(env, "import", kind, str(data / name))
     print(f"  seed {seed}: built in {time.perf_counter() - started:.0f} s", file=sys.stderr)
     return env
+
+
+def kept(folder: Path, seed: int, agents: int, days: int) -> dict[str, str]:
+    """The seed's database in a kept folder, built there first when it holds none yet."""
+    stamp = folder / "built.json"
+    wanted = {"seed": seed, "agents": agents, "days": days}
+    if stamp.exists():
+        if json.loads(stamp.read_text()) != wanted:
+            sys.exit(f"{folder} was built with {stamp.read_text()}, not {wanted}")
+        # The schema and the rollups may have moved on since the build: bring them up to date.
+        env = environment(folder, "sqlite")
+        run(env, "migrate", "--noinput")
+        run(env, "recompute", "--all")
+        return env
+    if folder.exists() and any(folder.iterdir()):
+        sys.exit(f"{folder} is not empty but has no {stamp.name}: remove it to rebuild")
+    folder.mkdir(parents=True, exist_ok=True)
+    env = build(folder, seed, agents, days, "sqlite")
+    stamp.write_text(json.dumps(wanted))  # written last: an interrupted build is not reused
+    return env
+
+
+def measured(env: dict[str, str], folder: Path) -> dict[str, Any]:
+    child = subprocess.run(
+        [sys.executable, __file__, "--measure", str(folder / "data" / "truth.json")],
+        env={**env, "PYTHONPATH": str(ROOT / "src")},
+        capture_output=True,
+        text=True,
+    )
+    if child.returncode != 0:
+        sys.exit(child.stderr)
+    return json.loads(child.stdout.splitlines()[-1])
 
 
 def measure(truth_path: Path) -> dict[str, Any]:
@@ -129,8 +177,11 @@ def measure(truth_path: Path) -> dict[str, Any]:
     )
     rows = []
     timings = []
+    context_timings = []
     for program in Program.objects.all():
+        began = time.perf_counter()
         context = program_context(program=program, start=start, end=end)
+        context_timings.append(time.perf_counter() - began)
         labels, skills = analytics.criterion_labels(program)
         agents = Person.objects.filter(
             Q(interactions__program=program) & Q(interactions__answered=True)
@@ -170,22 +221,32 @@ def measure(truth_path: Path) -> dict[str, Any]:
                     ],
                 }
             )
+    from coachloop.insights import contexts
     from coachloop.insights.queue import coaching_queue
     from coachloop.org.models import Team
 
-    queue_timings = []
-    for team in Team.objects.select_related("program"):
+    queue_timings, cold_timings = [], []
+    cold_teams: dict[int, int] = {}
+    for team in Team.objects.select_related("program").order_by("pk"):
         members = list(
             Person.objects.filter(memberships__team=team, memberships__valid_to__isnull=True)
         )
-        began = time.perf_counter()
+        if cold_teams.get(team.program_id, 0) < COLD_TEAMS:
+            cold_teams[team.program_id] = cold_teams.get(team.program_id, 0) + 1
+            contexts.forget_all()
+            began = time.perf_counter()
+            coaching_queue(team=team, agents=members, start=start, end=end, today=end)
+            cold_timings.append(time.perf_counter() - began)
+        began = time.perf_counter()  # the program's context is kept now: the cold run built it
         coaching_queue(team=team, agents=members, start=start, end=end, today=end)
         queue_timings.append(time.perf_counter() - began)
     problems = truth.get("program_problems", [])
     return {
         "rows": rows,
         "timings": timings,
+        "context_timings": context_timings,
         "queue_timings": queue_timings,
+        "cold_timings": cold_timings,
         "problems": problems,
     }
 
@@ -233,6 +294,8 @@ def summarise(seed: int, result: dict[str, Any]) -> dict[str, Any]:
         "p95_ms": 1000 * timings[int(len(timings) * 0.95)] if timings else None,
         "queue_p50_ms": 1000 * queues[len(queues) // 2] if queues else None,
         "queue_p95_ms": 1000 * queues[int(len(queues) * 0.95)] if queues else None,
+        "cold_ms": [round(1000 * t) for t in result.get("cold_timings", [])],
+        "context_ms": [round(1000 * t) for t in result.get("context_timings", [])],
     }
 
 
@@ -242,27 +305,32 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=120)
     parser.add_argument("--seeds", type=int, nargs="+", default=[9101, 9202])
     parser.add_argument("--database", choices=["sqlite", "postgresql"], default="sqlite")
+    parser.add_argument(
+        "--workdir", type=Path, help="keep (and reuse) each seed's database in DIR/seed-N/"
+    )
     parser.add_argument("--measure", help=argparse.SUPPRESS)  # the child process's truth.json
     options = parser.parse_args()
     if options.measure:
         print(json.dumps(measure(Path(options.measure))))
         return
+    if options.workdir and options.database != "sqlite":
+        parser.error("--workdir keeps SQLite databases only")
     summaries = []
     for seed in options.seeds:
+        if options.workdir:
+            folder = options.workdir / f"seed-{seed}"
+            env = kept(folder, seed, options.agents, options.days)
+            summaries.append(summarise(seed, measured(env, folder)))
+            continue
         with tempfile.TemporaryDirectory(prefix="coachloop-bench-diag-") as tmp:
             folder = Path(tmp)
             env = build(folder, seed, options.agents, options.days, options.database)
-            child = subprocess.run(
-                [sys.executable, __file__, "--measure", str(folder / "data" / "truth.json")],
-                env={**env, "PYTHONPATH": str(ROOT / "src")},
-                capture_output=True,
-                text=True,
-            )
-            if options.database == "postgresql":
-                postgres_admin(f"DROP DATABASE IF EXISTS {PG_DB} WITH (FORCE)")
-            if child.returncode != 0:
-                sys.exit(child.stderr)
-            summaries.append(summarise(seed, json.loads(child.stdout.splitlines()[-1])))
+            try:
+                result = measured(env, folder)
+            finally:
+                if options.database == "postgresql":
+                    postgres_admin(f"DROP DATABASE IF EXISTS {PG_DB} WITH (FORCE)")
+            summaries.append(summarise(seed, result))
     print(f"diagnosis bench: {options.agents} agents x {options.days} days, {options.database}")
     header = (
         "seed",
@@ -298,6 +366,12 @@ def main() -> None:
                     _ms(s["queue_p95_ms"]),
                 )
             )
+        )
+    for s in summaries:
+        print(f"seed {s['seed']}: each program's context built in (ms): {s['context_ms']}")
+        print(
+            f"seed {s['seed']}: team queue with the context built in the request (cold), ms: "
+            f"{s['cold_ms']}"
         )
     print("targets: precision@1 >= 70%, false flags <= 10%")
 

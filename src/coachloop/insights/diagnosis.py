@@ -1,29 +1,38 @@
 """Diagnosis of one agent: what to coach, why, and the calls that show it.
 
-**A first cut (issue 6 is open)**, measured against the simulator's truth by
-``bench/diagnosis.py`` (docs/performance.md). Concentration, evidence, impact, the goal draft and
-the statement of each opportunity are in ``explain.py``.
+Measured against the simulator's truth by ``bench/diagnosis.py`` (docs/performance.md).
+Concentration, evidence, impact, the goal draft and the statement of each opportunity are in
+``explain.py``.
 
-For every skill in the catalog the evidence comes from two independent places, each expressed
-as a gap in between-agent standard deviations (positive = worse) with its standard error:
+**Every skill of every agent is estimated by a measurement model learned from the program's
+own data**, in between-agent standard deviations (positive = worse) with a standard error:
 
-- **QA**: how much less credit the agent earns on the criteria linked to the skill than the
-  rest of the program (credit keeps what a 1-5 scale says);
-- **KPIs**: the metric the skill moves, against the rest of the program on the same work. A
-  knowledge skill is about one call type, so it is read on that call type (FCR and AHT on
-  billing for billing knowledge, in that call type's spread); a behaviour skill is read on the
-  metric its criteria go with across the program's agents beyond general ability (partial
-  correlation of the criterion's fail rate with each metric given the agent's overall fail
-  rate), case-mix adjusted where the metric has case mix, and only when QA points at the
-  behaviour too.
+- **QA**: each criterion is put on its own scale first (the agent's mean credit against the
+  rest of the program, in the spread of agents' true mean credit, their sampling noise taken
+  out), since criteria differ in how much they tell: a 1-5 answer says more than a yes/no that
+  nearly everyone passes. A skill's QA reading is the inverse-variance mean of its criteria's.
+- **KPIs**: every metric on every call type (channels apart, as a chat's handling time is not a
+  call's) is put on the same kind of scale, against the program's median agent. Which skill a
+  metric reads is learned across the program's agents: the skill whose QA reading it covaries
+  with most, clearly ahead of the next (billing FCR goes with billing knowledge, ACW with
+  documentation, escalations with de-escalation); a metric several skills drive alike reads
+  none. The covariance is also the metric's loading, and no metric is taken as a pure reading
+  of its skill (RESIDUAL_FLOOR).
 
-The two are combined as an inverse-variance mean. A skill is an opportunity when it **stands
-out from the agent's own profile**: ``probability`` is P(its gap exceeds the gap of the
-agent's next-worst skill by MARGIN_SD), and opportunities are ranked by it. This differs from
-CONTRACTS.md (P(worse than the target or the peer median)) and is a proposal: agents differ
-naturally on every skill, and with thousands of contacts the contract's probability is near 1
-for most agents on something (78% false flags in the bench), while a coachable weakness is a
-skill well below the agent's others.
+The readings of a skill are combined as an inverse-variance mean, then **shrunk toward the
+agent's own level** by how noisy they are (empirical Bayes; the spread of skills around an
+agent's level is estimated from the program): a skill read from 16 yes/no answers does not
+outrank one read from thousands of contacts just by being noisy.
+
+A skill is an opportunity when it **stands out from the agent's own profile**: ``probability``
+is P(the skill is at least WEAKNESS_SD between-agent SD below the agent's next-weakest skill).
+Skills are ranked weakest first by their (shrunk) gap; only the first can be more likely than
+not to stand out. This differs from CONTRACTS.md
+(P(worse than the target or the peer median)) and is a proposal: agents differ naturally on
+every skill, and with thousands of contacts the contract's probability is near 1 for most
+agents on something (78% false flags in the bench), while a coachable weakness is a skill well
+below the agent's others. The agent's relatively weakest skill is always listed, however
+unlikely it is to stand out, so that a lead sees where to look first; flagged at 0.8.
 
 A gap the agent shares with everyone is not the agent's to fix. **Program issues** are found on
 each rate metric and call type by comparing the program with itself over time: a drop of 3
@@ -37,6 +46,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import statistics
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -54,35 +64,49 @@ from coachloop.quality.models import Answer, Evaluation
 
 # The metrics a skill can move; queue metrics and activity ratios are not a coaching matter.
 DIAGNOSED = ("fcr", "aht", "csat", "transfer_rate", "escalation_rate", "acw", "hold")
-KNOWLEDGE_METRICS = ("fcr", "aht")  # what a knowledge gap on one call type shows in
-MIN_AGENTS_FOR_ASSOCIATION = 10
-MIN_ASSOCIATION = 0.15  # |correlation| below this links a criterion to no metric
-LISTED = 0.05  # opportunities less likely than this to stand out are not listed
-# A gap is "real" when it is larger than this share of the between-agent spread: agents differ
-# naturally on every skill, and coaching someone a hair below the median is not an opportunity.
-MARGIN_SD = 0.75
-CREDIT_VARIANCE_FLOOR = 0.05
+MIN_AGENTS_FOR_DRIVER = 10  # agents with both readings before a metric is linked to a skill
+# A metric reads the skill it covaries with most only when that skill is this far ahead of the
+# next (in covariance of SD-scaled readings): customer satisfaction, which resolution and
+# empathy both drive, reads neither.
+DRIVER_LEAD = 0.15
+# A reading is divided by its metric's loading: a weak link is taken as this one, so that a
+# small (noisy) covariance does not blow the reading up.
+MIN_LOADING = 0.3
+# No metric is a pure reading of one skill (case mix, the other skills, luck): at least this
+# share of its between-agent variance is taken as someone else's doing.
+RESIDUAL_FLOOR = 0.1
+MIN_SPREAD_AGENTS = 3  # agents with MIN_ANSWERS answers, or MIN_CALL_TYPE_N contacts, per scale
+MIN_ANSWERS = 3
 MIN_CALL_TYPE_N = 10
+# Answers that never vary (a few evaluations in a small program) are not certainty; real
+# criteria vary more within an agent (0.03-0.19 in the bench), so this floor rarely applies.
+CREDIT_VARIANCE_FLOOR = 0.02
+LISTED = 0.05  # besides the agent's weakest skill, skills less likely than this are not listed
+# A weakness is a skill at least this far (in between-agent SD) below the agent's others.
+WEAKNESS_SD = 1.0
 RECENT_DAYS = 14  # a dip is the last two weeks against the whole window
 CHANGE_Z = 2.0  # an improvement or a dip needs a change this many standard errors deep
 PROGRAM_DROP_Z = 3.0  # a program-wide drop this many standard errors deep is a program issue
 
 
 @dataclass(frozen=True)
+class Reading:
+    """A gap in between-agent standard deviations (positive = worse) and its standard error."""
+
+    gap: float
+    error: float
+
+
+@dataclass(frozen=True)
 class Side:
-    """One source of evidence on a skill: an oriented gap (positive = worse) and its z."""
+    """What a lead is shown of a skill's gap: the metric, the agent's figure and the reference
+    (the rest of the program on the same work)."""
 
     metric: str
     value: float | None
     reference: float | None
     n: float
-    effect: float  # the gap in between-agent standard deviations (positive = worse)
-    effect_se: float  # its standard error, in the same unit
     call_type: str = ""
-
-    @property
-    def size(self) -> float:
-        return max(self.effect, 0.0)
 
 
 @dataclass
@@ -175,6 +199,21 @@ def oriented(definition: MetricDefinition, gap: float) -> float:
 
 # --- the program's context, shared by every agent of a diagnosis run --------------------------
 
+Credits = dict[str, dict[int, tuple[float, float, float]]]  # criterion -> agent -> (n, sum, sq)
+MetricKey = tuple[str, str]  # (metric, call type)
+
+
+@dataclass
+class SkillModel:
+    """Every agent's reading of every skill, and what the program's data says about them."""
+
+    estimates: dict[int, dict[str, Reading]]  # agent -> skill -> combined reading
+    drivers: dict[MetricKey, tuple[str, float]]  # metric on a call type -> (skill, loading)
+    metric_readings: dict[MetricKey, dict[int, Reading]]
+    # How far an agent's skills spread around the agent's own level (in between-agent
+    # variance); None without enough agents to tell, and then readings are not shrunk.
+    specific_variance: float | None
+
 
 @dataclass
 class ProgramContext:
@@ -183,19 +222,16 @@ class ProgramContext:
     end: dt.date
     definitions: dict[str, MetricDefinition]
     agents: dict[int, dict[str, kpis.Observation]]
-    spread: dict[str, float]  # between-agent standard deviation per metric
-    call_type_spread: dict[tuple[str, str], float]  # ... per metric on one call type
     median: dict[str, float | None]
     better_quartile: dict[str, float | None]  # the 75th percentile, direction aware
-    association: dict[str, list[tuple[str, float]]]  # criterion -> [(metric, correlation)]
     skills: dict[str, Skill]
     criterion_skills: dict[str, tuple[str, ...]]
     criterion_labels: dict[str, str]
     counts: analytics.Counts
     previous: dict[int, dict[str, kpis.Observation]]  # the window of the same length before
     recent: dict[int, dict[str, kpis.Observation]]  # the window's last RECENT_DAYS days
-    skill_spread: dict[str, float]  # between-agent SD of each skill's mean credit
-    credits: dict[str, dict[int, tuple[float, float, float]]]  # skill -> agent -> (n, sum, sq)
+    credits: Credits
+    model: SkillModel
     issues: list[Opportunity]
 
 
@@ -204,7 +240,6 @@ def program_context(*, program: Program, start: dt.date, end: dt.date) -> Progra
     agents = kpi_selectors.agent_values(
         program=program, start=start, end=end, definitions=list(definitions.values())
     )
-    spread: dict[str, float] = {}
     median: dict[str, float | None] = {}
     quartile: dict[str, float | None] = {}
     for slug, definition in definitions.items():
@@ -213,7 +248,6 @@ def program_context(*, program: Program, start: dt.date, end: dt.date) -> Progra
             for obs in agents.values()
             if obs[slug].value is not None and obs[slug].n >= max(definition.min_n, 1)
         ]
-        spread[slug] = statistics.pstdev(values) if len(values) >= 3 else 0.0
         median[slug] = statistics.median(values) if values else None
         if len(values) >= 4:
             cuts = statistics.quantiles(values, n=4)
@@ -221,22 +255,19 @@ def program_context(*, program: Program, start: dt.date, end: dt.date) -> Progra
         else:
             quartile[slug] = None
     labels, criterion_skills = analytics.criterion_labels(program)
-    counts = analytics.criterion_counts(program=program, start=start, end=end)
+    credits = _criterion_credits(program, start, end)
     context = ProgramContext(
         program=program,
         start=start,
         end=end,
         definitions=definitions,
         agents=agents,
-        spread=spread,
-        call_type_spread=_call_type_spreads(program, start, end, definitions),
         median=median,
         better_quartile=quartile,
-        association=_associations(counts, agents, definitions),
         skills={skill.key: skill for skill in Skill.objects.all()},
         criterion_skills=criterion_skills,
         criterion_labels=labels,
-        counts=counts,
+        counts=analytics.criterion_counts(program=program, start=start, end=end),
         previous=kpi_selectors.agent_values(
             program=program,
             start=start - dt.timedelta(days=(end - start).days + 1),
@@ -249,51 +280,22 @@ def program_context(*, program: Program, start: dt.date, end: dt.date) -> Progra
             end=end,
             definitions=list(definitions.values()),
         ),
-        skill_spread={},
-        credits=_skill_credits(program, start, end, criterion_skills),
+        credits=credits,
+        model=skill_model(
+            credits=credits,
+            criterion_skills=criterion_skills,
+            metric_readings=_metric_readings(program, start, end, definitions),
+        ),
         issues=[],
     )
-    context.skill_spread = _credit_spreads(context.credits)
     context.issues = program_issues(context)
     return context
 
 
-def _call_type_spreads(
-    program: Program, start: dt.date, end: dt.date, definitions: dict[str, MetricDefinition]
-) -> dict[tuple[str, str], float]:
-    """Between-agent standard deviation of each knowledge metric on each call type (a call
-    type's FCR varies more between agents than overall FCR does), less sampling noise."""
-    chosen = [definitions[slug] for slug in KNOWLEDGE_METRICS if slug in definitions]
-    rows = kpi_selectors.grouped_sums(
-        DailyRollup,
-        {"program_id": program.pk, "excluded": False, "date__gte": start, "date__lte": end},
-        ["agent_id", "call_type"],
-        kpis.measures_of(chosen),
-    )
-    values: dict[tuple[str, str], list[kpis.Observation]] = {}
-    for dims, sums in rows:
-        if dims["agent_id"] is None:
-            continue
-        for definition in chosen:
-            observation = kpis.observe(definition, sums)
-            if observation.value is not None and observation.n >= MIN_CALL_TYPE_N:
-                values.setdefault((definition.slug, dims["call_type"]), []).append(observation)
-    out = {}
-    for key, observations in values.items():
-        if len(observations) < 3:
-            continue
-        variance = statistics.pvariance([o.value or 0.0 for o in observations])
-        noise = statistics.fmean(o.variance for o in observations)
-        out[key] = math.sqrt(max(variance - noise, 0.0))
-    return out
-
-
-def _skill_credits(
-    program: Program, start: dt.date, end: dt.date, criterion_skills: dict[str, tuple[str, ...]]
-) -> dict[str, dict[int, tuple[float, float, float]]]:
-    """Per skill and agent: answers to the skill's criteria (N/A aside), and the sum and sum of
-    squares of their credit. Credit keeps what a 1-5 scale says (a 3 is not a 1), which a
-    pass/fail line throws away."""
+def _criterion_credits(program: Program, start: dt.date, end: dt.date) -> Credits:
+    """Per criterion and agent: answers (N/A aside), and the sum and sum of squares of their
+    credit. Credit keeps what a 1-5 scale says (a 3 is not a 1), which a pass/fail line throws
+    away."""
     rows = (
         Answer.objects.filter(
             evaluation__in=Evaluation.objects.counted().filter(
@@ -305,83 +307,213 @@ def _skill_credits(
         .annotate(n=Count("id"), total=Sum("credit"), square=Sum(F("credit") * F("credit")))
         .order_by()
     )
-    out: dict[str, dict[int, tuple[float, float, float]]] = {}
+    out: Credits = {}
     for agent, key, n, total, square in rows:
-        for skill in criterion_skills.get(key, ()):
-            have = out.setdefault(skill, {}).get(agent, (0.0, 0.0, 0.0))
-            out[skill][agent] = (have[0] + n, have[1] + float(total), have[2] + float(square))
+        out.setdefault(key, {})[agent] = (float(n), float(total), float(square))
     return out
 
 
-def _credit_spreads(credits: dict[str, dict[int, tuple[float, float, float]]]) -> dict[str, float]:
-    """Between-agent standard deviation of each skill's mean credit (method of moments: the
-    variance of agents' means less their average sampling variance)."""
-    out = {}
-    for skill, by_agent in credits.items():
-        means, noise = [], []
-        for n, total, square in by_agent.values():
-            if n < 3:
-                continue
-            mean = total / n
-            means.append(mean)
-            noise.append(max(square / n - mean * mean, 0.0) / n)
-        if len(means) >= 3:
-            out[skill] = math.sqrt(max(statistics.pvariance(means) - statistics.fmean(noise), 0.0))
-    return out
+# --- the measurement model ---------------------------------------------------------------------
 
 
-def _associations(
-    counts: analytics.Counts,
-    agents: dict[int, dict[str, kpis.Observation]],
-    definitions: dict[str, MetricDefinition],
-) -> dict[str, list[tuple[str, float]]]:
-    """For each criterion, the metrics that agents who fail it more do worse on, beyond
-    general ability: the partial correlation across agents of the criterion's fail rate with
-    each metric, given the agent's fail rate over every criterion (oriented: positive = failing
-    goes with worse). Strongest first, only above MIN_ASSOCIATION. Without the partial, every
-    criterion "goes with" every metric, since better agents do better on all of them."""
-    per_criterion: dict[str, dict[int, tuple[int, int]]] = {}
-    overall: dict[int, list[int]] = {}
-    for (agent, _team, key), (n, failed) in counts.items():
-        have = per_criterion.setdefault(key, {}).get(agent, (0, 0))
-        per_criterion[key][agent] = (have[0] + n, have[1] + failed)
-        cell = overall.setdefault(agent, [0, 0])
-        cell[0] += n
-        cell[1] += failed
-    out: dict[str, list[tuple[str, float]]] = {}
-    for key, by_agent in per_criterion.items():
-        linked = []
-        for slug, definition in definitions.items():
-            triples = [
-                (
-                    failed / n,
-                    float(agents[agent][slug].value or 0.0),
-                    overall[agent][1] / overall[agent][0],
-                )
-                for agent, (n, failed) in by_agent.items()
-                if n >= 3 and agent in agents and agents[agent][slug].value is not None
-            ]
-            if len(triples) < MIN_AGENTS_FOR_ASSOCIATION:
-                continue
-            r = _partial_correlation(triples)
-            if r is None:
-                continue
-            r = -r if definition.direction == "higher" else r
-            if r >= MIN_ASSOCIATION:
-                linked.append((slug, r))
-        out[key] = sorted(linked, key=lambda item: -item[1])
-    return out
+def skill_model(
+    *,
+    credits: Credits,
+    criterion_skills: dict[str, tuple[str, ...]],
+    metric_readings: dict[MetricKey, dict[int, Reading]],
+) -> SkillModel:
+    """Readings of every skill of every agent: QA's, and the metrics' that covary with them."""
+    qa = _qa_readings(_criterion_readings(credits), criterion_skills)
+    drivers = _drivers(metric_readings, qa)
+    pooled: dict[int, dict[str, list[Reading]]] = {}
+    for skill, by_agent in qa.items():
+        for agent, reading in by_agent.items():
+            pooled.setdefault(agent, {}).setdefault(skill, []).append(reading)
+    for key, (skill, loading) in drivers.items():
+        residual = max(1 - loading**2, RESIDUAL_FLOOR)
+        for agent, reading in metric_readings[key].items():
+            pooled.setdefault(agent, {}).setdefault(skill, []).append(
+                Reading(reading.gap / loading, math.sqrt(reading.error**2 + residual) / loading)
+            )
+    estimates = {
+        agent: {skill: _pooled(readings) for skill, readings in by_skill.items()}
+        for agent, by_skill in pooled.items()
+    }
+    return SkillModel(
+        estimates=estimates,
+        drivers=drivers,
+        metric_readings=metric_readings,
+        specific_variance=_specific_variance(estimates),
+    )
 
 
-def _partial_correlation(triples: list[tuple[float, float, float]]) -> float | None:
-    xs, ys, gs = ([t[i] for t in triples] for i in range(3))
-    if min(statistics.pstdev(xs), statistics.pstdev(ys), statistics.pstdev(gs)) == 0:
+def _pooled(readings: Iterable[Reading]) -> Reading:
+    """The inverse-variance mean of independent readings of the same thing."""
+    weights = [(1 / r.error**2, r) for r in readings]
+    total = sum(w for w, _ in weights)
+    return Reading(sum(w * r.gap for w, r in weights) / total, math.sqrt(1 / total))
+
+
+def _scaled(
+    observed: dict[int, tuple[float, float]],
+    settled: set[int],
+    *,
+    worse_if_higher: bool,
+    against_median: bool,
+) -> dict[int, Reading] | None:
+    """Agents' (value, sampling variance) on one scale as readings in between-agent SD. The
+    scale is the spread of the ``settled`` agents' (those with enough data) true values: the
+    spread of what is observed less the sampling noise. Each agent is read against the settled
+    agents' median (the typical agent, whom the few agents far behind on a skill do not drag
+    along as they drag a mean), or against the mean of the rest of them."""
+    if len(settled) < MIN_SPREAD_AGENTS:
         return None
-    r_xy = statistics.correlation(xs, ys)
-    r_xg = statistics.correlation(xs, gs)
-    r_yg = statistics.correlation(ys, gs)
-    denominator = math.sqrt(max((1 - r_xg**2) * (1 - r_yg**2), 0.0))
-    return (r_xy - r_xg * r_yg) / denominator if denominator > 1e-9 else None
+    values = [observed[agent][0] for agent in settled]
+    true_variance = statistics.pvariance(values) - statistics.fmean(
+        observed[agent][1] for agent in settled
+    )
+    if true_variance <= 0:
+        return None
+    spread = math.sqrt(true_variance)
+    median, total, count = statistics.median(values), sum(values), len(values)
+    sign = 1.0 if worse_if_higher else -1.0
+    out = {}
+    for agent, (value, variance) in observed.items():
+        mine = agent in settled
+        typical = median if against_median else (total - value * mine) / (count - mine)
+        out[agent] = Reading(sign * (value - typical) / spread, math.sqrt(variance) / spread)
+    return out
+
+
+def _criterion_readings(credits: Credits) -> dict[str, dict[int, Reading]]:
+    """Each criterion on its own scale. The sampling variance of an agent's mean credit uses the
+    criterion's pooled within-agent variance (three perfect answers are not certainty), floored
+    for answers that never vary in a small program. Agents with a few answers are read too
+    (with their larger error), not used for the scale."""
+    out = {}
+    for key, by_agent in credits.items():
+        answers = sum(n for n, _, _ in by_agent.values())
+        within_sum = sum(square - total * total / n for n, total, square in by_agent.values())
+        within = max(within_sum / max(answers - len(by_agent), 1), CREDIT_VARIANCE_FLOOR)
+        observed = {agent: (total / n, within / n) for agent, (n, total, _) in by_agent.items()}
+        settled = {agent for agent, (n, _, _) in by_agent.items() if n >= MIN_ANSWERS}
+        # Against the rest's mean, not the median: on a criterion nearly everyone passes the
+        # median agent has full credit, and the median says nothing more.
+        scaled = _scaled(observed, settled, worse_if_higher=False, against_median=False)
+        if scaled is not None:
+            out[key] = scaled
+    return out
+
+
+def _qa_readings(
+    criteria: dict[str, dict[int, Reading]], criterion_skills: dict[str, tuple[str, ...]]
+) -> dict[str, dict[int, Reading]]:
+    """skill -> agent -> the pooled reading of the skill's criteria."""
+    gathered: dict[str, dict[int, list[Reading]]] = {}
+    for key, by_agent in criteria.items():
+        for skill in criterion_skills.get(key, ()):
+            for agent, reading in by_agent.items():
+                gathered.setdefault(skill, {}).setdefault(agent, []).append(reading)
+    return {
+        skill: {agent: _pooled(readings) for agent, readings in by_agent.items()}
+        for skill, by_agent in gathered.items()
+    }
+
+
+def _metric_readings(
+    program: Program, start: dt.date, end: dt.date, definitions: dict[str, MetricDefinition]
+) -> dict[MetricKey, dict[int, Reading]]:
+    """Every metric on every call type as readings per agent: each (channel, call type) on its
+    own scale, then an agent's channels pooled."""
+    rows = kpi_selectors.grouped_sums(
+        DailyRollup,
+        {"program_id": program.pk, "excluded": False, "date__gte": start, "date__lte": end},
+        ["agent_id", "channel", "call_type"],
+        kpis.measures_of(definitions.values()),
+    )
+    cells: dict[tuple[str, str, str], dict[int, tuple[float, float]]] = {}
+    for dims, sums in rows:
+        if dims["agent_id"] is None:
+            continue
+        for slug, definition in definitions.items():
+            observation = kpis.observe(definition, sums)
+            if (
+                observation.value is None
+                or observation.n < MIN_CALL_TYPE_N
+                or not 0 < observation.variance < math.inf
+            ):
+                continue
+            cell = (slug, dims["call_type"] or "", dims["channel"] or "")
+            cells.setdefault(cell, {})[dims["agent_id"]] = (
+                observation.value,
+                observation.variance,
+            )
+    gathered: dict[MetricKey, dict[int, list[Reading]]] = {}
+    for (slug, call_type, _channel), observed in cells.items():
+        scaled = _scaled(
+            observed,
+            set(observed),
+            worse_if_higher=definitions[slug].direction != "higher",
+            against_median=True,
+        )
+        for agent, reading in (scaled or {}).items():
+            gathered.setdefault((slug, call_type), {}).setdefault(agent, []).append(reading)
+    return {
+        key: {agent: _pooled(readings) for agent, readings in by_agent.items()}
+        for key, by_agent in gathered.items()
+    }
+
+
+def _drivers(
+    metric_readings: dict[MetricKey, dict[int, Reading]],
+    qa: dict[str, dict[int, Reading]],
+) -> dict[MetricKey, tuple[str, float]]:
+    """The skill each metric reads, with its loading: the covariance across agents of the
+    metric's readings with each skill's QA readings (both in SD of true values, and their
+    sampling noise independent, so the covariance estimates how much of the metric moves with
+    one SD of the skill). Only when one skill is clearly ahead of the next."""
+    out = {}
+    for key, by_agent in metric_readings.items():
+        covariances = {}
+        for skill, qa_by_agent in qa.items():
+            pairs = [
+                (reading.gap, qa_by_agent[agent].gap)
+                for agent, reading in by_agent.items()
+                if agent in qa_by_agent
+            ]
+            if len(pairs) >= MIN_AGENTS_FOR_DRIVER:
+                covariances[skill] = _covariance(pairs)
+        ranked = sorted(covariances.items(), key=lambda item: -item[1])
+        if len(ranked) < 2 or ranked[0][1] - ranked[1][1] < DRIVER_LEAD:
+            continue
+        skill, covariance = ranked[0]
+        out[key] = (skill, min(max(covariance, MIN_LOADING), 1.0))
+    return out
+
+
+def _covariance(pairs: list[tuple[float, float]]) -> float:
+    xs, ys = [x for x, _ in pairs], [y for _, y in pairs]
+    mean_x, mean_y = statistics.fmean(xs), statistics.fmean(ys)
+    return statistics.fmean((x - mean_x) * (y - mean_y) for x, y in pairs)
+
+
+def _specific_variance(estimates: dict[int, dict[str, Reading]]) -> float | None:
+    """How far an agent's skills spread around the agent's own level, in between-agent
+    variance (method of moments: the squared deviations from the agent's mean skill, less their
+    sampling variance)."""
+    deviations, noise = [], []
+    for by_skill in estimates.values():
+        k = len(by_skill)
+        if k < 3:
+            continue
+        level = statistics.fmean(r.gap for r in by_skill.values())
+        for reading in by_skill.values():
+            deviations.append((reading.gap - level) ** 2 * k / (k - 1))
+            noise.append(reading.error**2)
+    if len(estimates) < MIN_AGENTS_FOR_DRIVER or not deviations:
+        return None
+    variance = statistics.fmean(deviations) - statistics.fmean(noise)
+    return variance if variance > 0 else None
 
 
 # --- one agent ---------------------------------------------------------------------------------
@@ -412,31 +544,31 @@ def diagnose(
         labels=context.criterion_labels,
         skills=context.criterion_skills,
     )
-    sides = {
-        skill.key: _sides(skill, context, report, agent.pk, criterion_fails)
-        for skill in context.skills.values()
+    estimates = {
+        key: reading
+        for key, reading in context.model.estimates.get(agent.pk, {}).items()
+        if key in context.skills
     }
-    effects = [side.effect for pair in sides.values() for side in pair if side is not None]
-    # The agent's typical gap over all skills: a skill is an opportunity when it stands out
-    # from the agent's own profile, not when the agent is a little behind on everything.
-    baseline = statistics.median(effects) if len(effects) >= 3 else 0.0
-    usable = {
-        skill.key: _usable(skill, sides[skill.key], baseline) for skill in context.skills.values()
-    }
-    estimates = {key: est for key, pair in usable.items() if (est := _estimate(pair)) is not None}
-    opportunities = []
-    for skill in context.skills.values():
-        opportunity = _skill_opportunity(
-            skill,
+    beliefs = shrunk(estimates, context.model.specific_variance)
+    # Weakest first by the (shrunk) gap: what the agent is relatively worst at. Only the first
+    # can be more likely than not to stand out (every other one is compared with it), so the
+    # order by gap is also the order by probability wherever that matters.
+    ranked = sorted(
+        ((key, stand_out(key, beliefs)) for key in beliefs), key=lambda item: -beliefs[item[0]].gap
+    )
+    opportunities = [
+        _skill_opportunity(
+            context.skills[key],
             context,
-            kpi_by_slug,
-            usable[skill.key],
+            report,
+            agent.pk,
             criterion_fails,
-            _stand_out(skill.key, estimates),
+            probability=probability,
+            gap=beliefs[key].gap,
         )
-        if opportunity is not None:
-            opportunities.append(opportunity)
-    opportunities.sort(key=lambda o: -o.score)
+        for rank, (key, probability) in enumerate(ranked)
+        if len(beliefs) >= 2 and (rank == 0 or probability >= LISTED)
+    ]
     for opportunity in opportunities[:explained]:
         explain(
             opportunity,
@@ -457,73 +589,47 @@ def diagnose(
     )
 
 
-def _sides(
-    skill: Skill,
-    context: ProgramContext,
-    report: kpi_selectors.KpiReport,
-    agent_id: int,
-    criterion_fails: list[analytics.FailRate],
-) -> tuple[Side | None, Side | None]:
-    """The QA side and the KPI side of a skill's evidence (either may be missing)."""
-    return (
-        _qa_side(
-            context.credits.get(skill.key), agent_id, context.skill_spread.get(skill.key, 0.0)
-        ),
-        _kpi_side(skill, context, report, criterion_fails),
-    )
+def shrunk(estimates: dict[str, Reading], specific_variance: float | None) -> dict[str, Reading]:
+    """Each skill's reading pulled toward the agent's own level by how noisy it is (the
+    posterior under a normal prior around that level): otherwise the skills read from a handful
+    of answers would top every list by chance."""
+    if specific_variance is None or len(estimates) < 2:
+        return dict(estimates)
+    weights = {key: 1 / (specific_variance + r.error**2) for key, r in estimates.items()}
+    level = sum(weights[key] * r.gap for key, r in estimates.items()) / sum(weights.values())
+    out = {}
+    for key, reading in estimates.items():
+        kept = specific_variance / (specific_variance + reading.error**2)
+        out[key] = Reading(level + kept * (reading.gap - level), math.sqrt(kept) * reading.error)
+    return out
 
 
-def _usable(
-    skill: Skill, pair: tuple[Side | None, Side | None], baseline: float
-) -> tuple[Side | None, Side | None]:
-    qa_side = pair[0]
-    if skill.kind == SkillKind.BEHAVIOUR and (qa_side is None or qa_side.effect <= baseline):
-        # A behaviour is read on a metric only through its association across agents, which
-        # general ability and tenure also drive: without QA pointing at the behaviour itself,
-        # a metric gap is not evidence for this skill.
-        return qa_side, None
-    return pair
-
-
-def _estimate(pair: tuple[Side | None, Side | None]) -> tuple[float, float] | None:
-    """The skill's gap in between-agent SDs: the inverse-variance mean of its sides."""
-    sides = [side for side in pair if side is not None and side.effect_se > 0]
-    if not sides:
-        return None
-    weights = [1 / side.effect_se**2 for side in sides]
-    mean = sum(w * side.effect for w, side in zip(weights, sides, strict=True)) / sum(weights)
-    return mean, math.sqrt(1 / sum(weights))
-
-
-def _stand_out(key: str, estimates: dict[str, tuple[float, float]]) -> float | None:
-    """P(the skill's gap exceeds the agent's next-worst skill's by MARGIN_SD): a weakness is a
+def stand_out(key: str, beliefs: dict[str, Reading]) -> float:
+    """P(the skill's gap exceeds the agent's next-worst skill's by WEAKNESS_SD): a weakness is a
     skill well below the agent's others, not a gap the agent has on everything."""
-    if key not in estimates:
-        return None
-    mine, error = estimates[key]
-    others = [value for other, value in estimates.items() if other != key]
+    mine = beliefs[key]
+    others = [reading for other, reading in beliefs.items() if other != key]
     if not others:
-        return None
-    runner, runner_error = max(others, key=lambda item: item[0])
-    z = (mine - runner - MARGIN_SD) / math.sqrt(error**2 + runner_error**2)
+        return 0.0
+    runner = max(others, key=lambda reading: reading.gap)
+    z = (mine.gap - runner.gap - WEAKNESS_SD) / math.sqrt(mine.error**2 + runner.error**2)
     return probability_of(z)
 
 
 def _skill_opportunity(
     skill: Skill,
     context: ProgramContext,
-    kpi_by_slug: dict[str, kpis.Kpi],
-    pair: tuple[Side | None, Side | None],
+    report: kpi_selectors.KpiReport,
+    agent_id: int,
     criterion_fails: list[analytics.FailRate],
-    probability: float | None,
-) -> Opportunity | None:
-    qa_side, kpi_side = pair
-    sides = [side for side in pair if side is not None]
-    if not sides or probability is None or probability < LISTED:
-        return None
-    metric_side = kpi_side or qa_side
-    assert metric_side is not None
-    kpi = kpi_by_slug.get(metric_side.metric)
+    *,
+    probability: float,
+    gap: float,
+) -> Opportunity:
+    shown = _metric_shown(skill.key, context, report, agent_id) or _qa_shown(
+        context, skill.key, agent_id
+    )
+    kpi = report.by_slug().get(shown.metric)
     linked = [
         {
             "criterion": rate.key,
@@ -536,100 +642,76 @@ def _skill_opportunity(
         if skill.key in rate.skills and rate.n
     ]
     return Opportunity(
-        metric=metric_side.metric,
+        metric=shown.metric,
         skill=skill.key,
         gap_kind="knowledge" if skill.kind == SkillKind.KNOWLEDGE else "skill",
-        value=metric_side.value,
+        value=shown.value,
         target=kpi.target.value if kpi is not None and kpi.target else None,
-        peer_median=context.median.get(metric_side.metric),
-        n=int(metric_side.n),
-        interval=kpi.interval if kpi is not None and not metric_side.call_type else None,
+        peer_median=context.median.get(shown.metric),
+        n=int(shown.n),
+        interval=kpi.interval if kpi is not None and not shown.call_type else None,
         probability=probability,
-        size=max(s.size for s in sides),
-        call_type=metric_side.call_type,
-        peer_value=metric_side.reference,
+        size=max(gap, 0.0),
+        call_type=shown.call_type,
+        peer_value=shown.reference,
         criteria=linked,
     )
 
 
-def _qa_side(
-    credits: dict[int, tuple[float, float, float]] | None, agent_id: int, spread: float
-) -> Side | None:
-    """The skill's criteria: how much less credit the agent earns on them than the others,
-    each mean with its standard error (a variance floor keeps three perfect answers from
-    being certainty)."""
-    if not credits or agent_id not in credits or spread <= 0:
-        return None
-    n, total, square = credits[agent_id]
-    peer_n = sum(v[0] for a, v in credits.items() if a != agent_id)
-    if n == 0 or peer_n == 0:
-        return None
-    peer_total = sum(v[1] for a, v in credits.items() if a != agent_id)
-    peer_square = sum(v[2] for a, v in credits.items() if a != agent_id)
-    mine, peer = total / n, peer_total / peer_n
-    variance = max(square / n - mine * mine, CREDIT_VARIANCE_FLOOR)
-    peer_variance = max(peer_square / peer_n - peer * peer, CREDIT_VARIANCE_FLOOR)
-    error = math.sqrt(variance / n + peer_variance / peer_n)
+def _qa_shown(context: ProgramContext, skill: str, agent_id: int) -> Side:
+    """The share of credit the agent loses on the skill's criteria, against the others."""
+    mine, peers = [0.0, 0.0], [0.0, 0.0]
+    for key, by_agent in context.credits.items():
+        if skill not in context.criterion_skills.get(key, ()):
+            continue
+        for agent, (n, total, _) in by_agent.items():
+            into = mine if agent == agent_id else peers
+            into[0] += n
+            into[1] += total
     return Side(
         metric="qa_score",
-        value=1 - mine,
-        reference=1 - peer,
-        n=n,
-        effect=(peer - mine) / spread,
-        effect_se=error / spread,
+        value=1 - mine[1] / mine[0] if mine[0] else None,
+        reference=1 - peers[1] / peers[0] if peers[0] else None,
+        n=mine[0],
     )
 
 
-def _kpi_side(
-    skill: Skill,
-    context: ProgramContext,
-    report: kpi_selectors.KpiReport,
-    criterion_fails: list[analytics.FailRate],
+def _metric_shown(
+    skill: str, context: ProgramContext, report: kpi_selectors.KpiReport, agent_id: int
 ) -> Side | None:
-    """The worst-supported metric gap the skill explains, against the rest of the program."""
-    candidates: list[Side] = []
-    if skill.kind == SkillKind.KNOWLEDGE and skill.call_type:
-        for slug in KNOWLEDGE_METRICS:
-            side = _call_type_side(context, report, slug, skill.call_type)
-            if side is not None:
-                candidates.append(side)
-    else:
-        metrics = {
-            slug
-            for rate in criterion_fails
-            if skill.key in rate.skills
-            for slug, _ in context.association.get(rate.key, [])[:1]
-        }
-        for slug in metrics:
-            side = _overall_side(context, report, slug)
-            if side is not None:
-                candidates.append(side)
-    return max(candidates, key=lambda s: s.effect / s.effect_se) if candidates else None
+    """The metric that shows the skill's gap best for this agent (the largest gap in standard
+    errors among the metrics the skill drives): on its call type when the skill drives it on one
+    call type (FCR on billing), over the program when on several (escalations)."""
+    model = context.model
+    read = [
+        (reading.gap / reading.error, key)
+        for key, (driven, _) in model.drivers.items()
+        if driven == skill and (reading := model.metric_readings[key].get(agent_id))
+    ]
+    if not read:
+        return None
+    _, (slug, call_type) = max(read)
+    call_types = {ct for (m, ct), (s, _) in model.drivers.items() if s == skill and m == slug}
+    if len(call_types) > 1:
+        return _overall_side(context, report, slug)
+    return _call_type_side(context, report, slug, call_type)
 
 
 def _gap_side(
     definition: MetricDefinition,
     mine: kpis.Observation,
     others: kpis.Observation,
-    spread: float,
     *,
     expected: float | None = None,
     call_type: str = "",
 ) -> Side | None:
-    if mine.value is None or others.value is None or mine.n < MIN_CALL_TYPE_N:
-        return None
-    reference = expected if expected is not None else others.value
-    gap = oriented(definition, mine.value - reference)
-    error = math.sqrt(max(mine.variance, 0.0) + max(others.variance, 0.0))
-    if error == 0 or not math.isfinite(error) or spread <= 0:
+    if mine.value is None or others.value is None:
         return None
     return Side(
         metric=definition.slug,
         value=mine.value,
-        reference=reference,
+        reference=expected if expected is not None else others.value,
         n=mine.n,
-        effect=gap / spread,
-        effect_se=error / spread,
         call_type=call_type,
     )
 
@@ -650,7 +732,6 @@ def _call_type_side(
         definition,
         kpis.observe(definition, mine),
         kpis.observe(definition, _minus(program, mine)),
-        context.call_type_spread.get((slug, call_type), 0.0),
         call_type=call_type,
     )
 
@@ -672,7 +753,6 @@ def _overall_side(
         definition,
         kpis.observe(definition, mine),
         kpis.observe(definition, _minus(program, mine)),
-        context.spread.get(slug, 0.0),
         expected=kpi.expected if kpi is not None and definition.case_mix else None,
     )
 

@@ -1,20 +1,24 @@
-"""The first cut of the diagnosis (issue 6): how evidence is combined, and a problem the whole
-program shares recognised as a program issue, not as anyone's opportunity."""
+"""The diagnosis (issue 6): the measurement model's parts, how a skill stands out from the
+agent's profile, and a problem the whole program shares recognised as a program issue, not as
+anyone's opportunity."""
 
 from __future__ import annotations
 
 import datetime as dt
+import random
 
 import pytest
 
 from coachloop.core.personas import World
 from coachloop.insights.diagnosis import (
-    Side,
-    _estimate,
-    _stand_out,
+    Reading,
+    _pooled,
     diagnose,
     probability_of,
     program_context,
+    shrunk,
+    skill_model,
+    stand_out,
 )
 from coachloop.insights.queue import coaching_queue
 from coachloop.metrics import services
@@ -24,20 +28,54 @@ START = dt.date(2026, 10, 1)
 END = dt.date(2026, 10, 28)
 
 
-def side(effect: float, error: float) -> Side:
-    return Side("fcr", None, None, 100, effect, error)
-
-
 def test_a_skill_stands_out_only_when_well_below_the_agents_next_worst_skill() -> None:
-    assert _estimate((None, None)) is None
-    mean, error = _estimate((side(1.0, 0.5), side(2.0, 0.5)))  # type: ignore[misc]
-    assert (mean, error) == (pytest.approx(1.5), pytest.approx(0.5 / 2**0.5))
-    clear = {"weak": (2.5, 0.2), "next": (0.5, 0.2), "fine": (0.0, 0.2)}
-    assert _stand_out("weak", clear) > 0.99 and _stand_out("next", clear) < 0.01
+    assert _pooled([Reading(1.0, 0.5), Reading(2.0, 0.5)]) == Reading(
+        pytest.approx(1.5), pytest.approx(0.5 / 2**0.5)
+    )
+    clear = {"weak": Reading(2.5, 0.2), "next": Reading(0.5, 0.2), "fine": Reading(0.0, 0.2)}
+    assert stand_out("weak", clear) > 0.99 and stand_out("next", clear) < 0.01
     # Behind on two skills alike: neither stands out.
-    level = {"a": (1.5, 0.2), "b": (1.4, 0.2)}
-    assert _stand_out("a", level) < 0.05
+    level = {"a": Reading(1.5, 0.2), "b": Reading(1.4, 0.2)}
+    assert stand_out("a", level) < 0.05
     assert probability_of(0.0) == pytest.approx(0.5)
+
+
+def test_a_noisy_reading_is_pulled_toward_the_agents_level_more_than_a_precise_one() -> None:
+    beliefs = shrunk(
+        {"noisy": Reading(2.0, 1.0), "precise": Reading(1.8, 0.1), "fine": Reading(0.0, 0.1)},
+        specific_variance=0.6,
+    )
+    # Read from a handful of answers, the bigger gap is no longer the first.
+    assert beliefs["precise"].gap > beliefs["noisy"].gap
+    assert beliefs["noisy"].error < 1.0
+    assert shrunk({"a": Reading(1.0, 1.0)}, None) == {"a": Reading(1.0, 1.0)}
+
+
+def test_a_metric_reads_the_skill_whose_qa_answers_it_goes_with() -> None:
+    """Thirty agents with independent skills: a metric that moves with "calm" reads "calm",
+    with a loading near 1, and a metric that moves with both skills alike reads neither."""
+    rng = random.Random(7)
+    calm = {agent: rng.gauss(0, 1) for agent in range(30)}
+    tidy = {agent: rng.gauss(0, 1) for agent in range(30)}
+    credits = {}
+    for key, skill in (("calms", calm), ("notes", tidy)):
+        credits[key] = {}
+        for agent, level in skill.items():
+            answers = [min(max(0.5 - 0.2 * level + rng.gauss(0, 0.1), 0), 1) for _ in range(20)]
+            credits[key][agent] = (20.0, sum(answers), sum(a * a for a in answers))
+    model = skill_model(
+        credits=credits,
+        criterion_skills={"calms": ("calm",), "notes": ("tidy",)},
+        metric_readings={
+            ("escalation_rate", ""): {a: Reading(calm[a], 0.05) for a in calm},
+            ("csat", ""): {a: Reading((calm[a] + tidy[a]) / 2, 0.05) for a in calm},
+        },
+    )
+    skill, loading = model.drivers[("escalation_rate", "")]
+    assert skill == "calm" and loading == pytest.approx(1.0, abs=0.3)
+    assert ("csat", "") not in model.drivers
+    worst = max(calm, key=lambda agent: calm[agent])
+    assert model.estimates[worst]["calm"].gap > 1.5
 
 
 @pytest.mark.django_db
