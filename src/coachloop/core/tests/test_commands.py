@@ -13,10 +13,11 @@ from pathlib import Path
 import pytest
 from django.core.management import CommandError, call_command
 from django.test import Client
+from django.utils.html import escape
 
 from coachloop.core.models import ApiToken
 from coachloop.core.personas import World
-from coachloop.org.models import Person, Program, Role
+from coachloop.org.models import Person, Program, Role, Team
 
 pytestmark = pytest.mark.django_db
 
@@ -97,6 +98,29 @@ def test_the_demo_builds_an_organization_with_a_login_per_role(
     assert response["Location"] == "/"
     me = client.get("/api/v1/me").json()
     assert me["scope"] == lead["scope"]
+    # Every lead of the demo has a coaching queue listing their team's agents, and each agent's
+    # diagnosis page opens (a week of data is too little for most to show an opportunity).
+    leads = [login for login in logins if login["roles"] == ["lead"]]
+    assert leads
+    for login in leads:
+        client = Client()
+        client.post(
+            "/accounts/login/", {"username": login["username"], "password": login["password"]}
+        )
+        for code in login["scope"]["teams"]:
+            team = Team.objects.get(code=code)
+            queue = client.get(f"/coaching/teams/{team.pk}/queue")
+            assert queue.status_code == 200
+            members = Person.objects.filter(
+                memberships__team=team, memberships__valid_to__isnull=True
+            )
+            html = queue.content.decode()
+            assert members.exists()
+            for agent in members:
+                assert f'data-agent="{agent.pk}"' in html
+                page = client.get(f"/coaching/agents/{agent.pk}/diagnosis")
+                assert page.status_code == 200
+                assert escape(agent.name) in page.content.decode()
 
 
 def test_the_demo_refuses_a_database_with_data_unless_reset(
