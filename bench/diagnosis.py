@@ -21,11 +21,12 @@ program's context, built once per program and shared by its agents, not included
     .venv/bin/python bench/diagnosis.py --database postgresql      # the same on PostgreSQL
     .venv/bin/python bench/diagnosis.py --workdir /tmp/diag --seeds 31 47   # keep the databases
 
-With ``--workdir DIR`` (SQLite only) each seed's simulated data and imported database are kept
-in ``DIR/seed-N/``; a later run with the same folder, agents and days reuses them (migrated and
-the rollups recomputed, as the code may have moved on) and measures: about a minute per seed
-instead of minutes (for iterating on the diagnosis). A folder built with other agents or days
-is refused rather than silently reused.
+With ``--workdir DIR`` each seed's simulated data and imported database are kept in
+``DIR/seed-N/`` (on PostgreSQL the database ``coachloop_bench_diag_N``, dropped by hand); a
+later run with the same folder, agents and days reuses them (migrated, and the rollups
+recomputed as the code may have moved on, unless ``--no-recompute``) and measures: about a
+minute per seed instead of minutes at the issue's size (for iterating on the diagnosis). A
+folder built with other agents, days or database is refused rather than silently reused.
 
 The team queue (every agent of a team diagnosed and ranked) is timed for every team too, as a
 lead meets it: **warm**, with the program's context already kept by the process (another lead
@@ -76,10 +77,10 @@ def postgres_admin(sql: str) -> None:
         connection.execute(sql)
 
 
-def environment(folder: Path, database: str) -> dict[str, str]:
+def environment(folder: Path, database: str, pg_name: str = PG_DB) -> dict[str, str]:
     url = f"sqlite:///{folder / 'bench.sqlite3'}"
     if database == "postgresql":
-        url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{PG_DB}"
+        url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{pg_name}"
     return {
         **os.environ,
         "COACHLOOP_HOME": str(folder / "home"),
@@ -88,11 +89,13 @@ def environment(folder: Path, database: str) -> dict[str, str]:
     }
 
 
-def build(folder: Path, seed: int, agents: int, days: int, database: str) -> dict[str, str]:
+def build(
+    folder: Path, seed: int, agents: int, days: int, database: str, pg_name: str = PG_DB
+) -> dict[str, str]:
     if database == "postgresql":
-        postgres_admin(f"DROP DATABASE IF EXISTS {PG_DB} WITH (FORCE)")
-        postgres_admin(f"CREATE DATABASE {PG_DB}")
-    env = environment(folder, database)
+        postgres_admin(f"DROP DATABASE IF EXISTS {pg_name} WITH (FORCE)")
+        postgres_admin(f"CREATE DATABASE {pg_name}")
+    env = environment(folder, database, pg_name)
     data = folder / "data"
     started = time.perf_counter()
     run(env, "migrate", "--noinput")
@@ -114,22 +117,27 @@ def build(folder: Path, seed: int, agents: int, days: int, database: str) -> dic
     return env
 
 
-def kept(folder: Path, seed: int, agents: int, days: int) -> dict[str, str]:
-    """The seed's database in a kept folder, built there first when it holds none yet."""
+def kept(
+    folder: Path, seed: int, agents: int, days: int, database: str, recompute: bool = True
+) -> dict[str, str]:
+    """The seed's database in a kept folder (PostgreSQL: a database named after the seed, kept
+    too), built there first when it holds none yet."""
     stamp = folder / "built.json"
-    wanted = {"seed": seed, "agents": agents, "days": days}
+    wanted = {"seed": seed, "agents": agents, "days": days, "database": database}
+    pg_name = f"{PG_DB}_{seed}"
     if stamp.exists():
         if json.loads(stamp.read_text()) != wanted:
             sys.exit(f"{folder} was built with {stamp.read_text()}, not {wanted}")
         # The schema and the rollups may have moved on since the build: bring them up to date.
-        env = environment(folder, "sqlite")
+        env = environment(folder, database, pg_name)
         run(env, "migrate", "--noinput")
-        run(env, "recompute", "--all")
+        if recompute:
+            run(env, "recompute", "--all")
         return env
     if folder.exists() and any(folder.iterdir()):
         sys.exit(f"{folder} is not empty but has no {stamp.name}: remove it to rebuild")
     folder.mkdir(parents=True, exist_ok=True)
-    env = build(folder, seed, agents, days, "sqlite")
+    env = build(folder, seed, agents, days, database, pg_name)
     stamp.write_text(json.dumps(wanted))  # written last: an interrupted build is not reused
     return env
 
@@ -308,18 +316,28 @@ def main() -> None:
     parser.add_argument(
         "--workdir", type=Path, help="keep (and reuse) each seed's database in DIR/seed-N/"
     )
+    parser.add_argument(
+        "--no-recompute",
+        action="store_true",
+        help="with --workdir: reuse the kept rollups as they are (only the diagnosis changed)",
+    )
     parser.add_argument("--measure", help=argparse.SUPPRESS)  # the child process's truth.json
     options = parser.parse_args()
     if options.measure:
         print(json.dumps(measure(Path(options.measure))))
         return
-    if options.workdir and options.database != "sqlite":
-        parser.error("--workdir keeps SQLite databases only")
     summaries = []
     for seed in options.seeds:
         if options.workdir:
             folder = options.workdir / f"seed-{seed}"
-            env = kept(folder, seed, options.agents, options.days)
+            env = kept(
+                folder,
+                seed,
+                options.agents,
+                options.days,
+                options.database,
+                recompute=not options.no_recompute,
+            )
             summaries.append(summarise(seed, measured(env, folder)))
             continue
         with tempfile.TemporaryDirectory(prefix="coachloop-bench-diag-") as tmp:
