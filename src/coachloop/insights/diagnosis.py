@@ -46,7 +46,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import statistics
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -233,6 +233,8 @@ class ProgramContext:
     credits: Credits
     model: SkillModel
     issues: list[Opportunity]
+    # The program's sums over the window, which every agent's report compares with.
+    peers: kpi_selectors.Peers
 
 
 def program_context(*, program: Program, start: dt.date, end: dt.date) -> ProgramContext:
@@ -287,6 +289,7 @@ def program_context(*, program: Program, start: dt.date, end: dt.date) -> Progra
             metric_readings=_metric_readings(program, start, end, definitions),
         ),
         issues=[],
+        peers=kpi_selectors.peers_for(program, start, end, list(definitions.values())),
     )
     context.issues = program_issues(context)
     return context
@@ -527,16 +530,15 @@ def diagnose(
     end: dt.date,
     context: ProgramContext | None = None,
     explained: int | None = None,
+    report: kpi_selectors.KpiReport | None = None,
 ) -> Diagnosis:
     """``explained`` limits the opportunities given evidence, impact, a goal draft and a
-    statement to the first few (the queue shows only the top one); None explains all."""
+    statement to the first few (the queue shows only the top one); None explains all.
+    ``report`` is the agent's KPI report over the window, when the caller read it already
+    (a queue reads its agents' together)."""
     context = context or program_context(program=program, start=start, end=end)
-    report = kpi_selectors.kpi_report(
-        subject=kpi_selectors.subject_for_agent(agent, program),
-        start=start,
-        end=end,
-        definitions=list(context.definitions.values()),
-    )
+    if report is None:
+        report = reports_for(context, [agent])[agent.pk]
     kpi_by_slug = report.by_slug()
     criterion_fails = analytics.fail_rates(
         context.counts,
@@ -586,6 +588,20 @@ def diagnose(
         strengths=_strengths(context, kpi_by_slug, agent) + _improvements(context, agent),
         dips=_dips(context, agent),
         program_issues=list(context.issues),
+    )
+
+
+def reports_for(
+    context: ProgramContext, agents: Sequence[Person]
+) -> dict[int, kpi_selectors.KpiReport]:
+    """The agents' KPI reports over the context's window, read together."""
+    return kpi_selectors.agent_reports(
+        program=context.program,
+        agents=agents,
+        start=context.start,
+        end=context.end,
+        definitions=list(context.definitions.values()),
+        peers=context.peers,
     )
 
 

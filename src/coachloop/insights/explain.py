@@ -151,11 +151,12 @@ def evidence(
         contacts = contacts.none()
     room = max(EVIDENCE - len(chosen), 0)
     if room:
-        ids = list(contacts.order_by("started_at").values_list("pk", flat=True)[:500])
         if opportunity.metric in ("aht", "acw", "hold"):
             # The long quarter, not the longest: typical of the gap, not a freak call.
             ids = list(contacts.values_list("pk", flat=True)[:200])
             ids = ids[len(ids) // 8 :] if len(ids) > 8 else ids
+        else:
+            ids = list(contacts.order_by("started_at").values_list("pk", flat=True)[:500])
         step = max(len(ids) // room, 1)
         reason = _why(opportunity)
         chosen += [{"interaction_id": pk, "why": reason} for pk in ids[::step][:room]]

@@ -19,7 +19,8 @@ from django.utils import timezone
 
 from coachloop.coaching import selectors as coaching_selectors
 from coachloop.insights.contexts import shared_context
-from coachloop.insights.diagnosis import Diagnosis, Opportunity, diagnose
+from coachloop.insights.diagnosis import Diagnosis, Opportunity, diagnose, reports_for
+from coachloop.insights.explain import explain
 from coachloop.insights.models import OpportunityDecision
 from coachloop.insights.selectors import apply_decisions
 from coachloop.metrics.kpis import FLAG_PROBABILITY
@@ -28,7 +29,6 @@ from coachloop.org.models import Person, Team
 NEW_HIRE_DAYS = 90
 NEW_HIRE_BONUS = 0.25
 DIP_BONUS = 0.5
-EXPLAINED = 1
 
 
 @dataclass
@@ -80,22 +80,31 @@ def coaching_queue(
         .order_by("-created_at", "-id")
     ):
         decisions.setdefault(decision.agent_id, []).append(decision)
+    reports = reports_for(context, agents)
     for agent in agents:
-        # Only the top opportunity is shown: explain the first few, not all, unless decisions
-        # may set the first ones apart.
         diagnosis = diagnose(
             agent=agent,
             program=program,
             start=start,
             end=end,
             context=context,
-            explained=None if decisions.get(agent.pk) else EXPLAINED,
+            explained=0,
+            report=reports[agent.pk],
         )
         # What the lead dismissed or snoozed does not rank the agent; the next one may.
         diagnosis.opportunities = apply_decisions(
             diagnosis, decisions.get(agent.pk, []), today
         ).active
         top = significant(diagnosis)
+        if top is not None:
+            # A row shows its top opportunity only: the others need no evidence or goal here.
+            explain(
+                top,
+                agent=agent,
+                context=context,
+                report=reports[agent.pk],
+                skill_name=context.skills[top.skill].name if top.skill else "",
+            )
         late = overdue.get(agent.pk)
         new_hire = agent.hire_date is not None and (today - agent.hire_date).days < NEW_HIRE_DAYS
         score = (top.probability if top else 0.0) + min(max(late or 0, 0) / cadence, 1.0)

@@ -8,6 +8,8 @@ import datetime as dt
 import random
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from coachloop.core.personas import World
 from coachloop.insights.diagnosis import (
@@ -23,6 +25,7 @@ from coachloop.insights.diagnosis import (
 from coachloop.insights.queue import coaching_queue
 from coachloop.metrics import services
 from coachloop.metrics.tests.factories import contacts
+from coachloop.org.models import Person
 
 START = dt.date(2026, 10, 1)
 END = dt.date(2026, 10, 28)
@@ -162,3 +165,23 @@ def test_a_drop_in_the_last_two_weeks_is_a_dip_that_raises_the_agent_in_the_queu
         team=world.care_a, agents=[world.agent, world.agent2], start=START, end=END, today=END
     )
     assert rows[0].agent == world.agent and "dipped to 40.0%" in rows[0].reason
+
+
+@pytest.mark.django_db
+def test_a_longer_team_costs_the_queue_no_more_queries(world: World) -> None:
+    """The agents' KPIs are read together and only a significant top opportunity is given its
+    evidence: no query per agent (the guard against N+1 as teams grow)."""
+    for agent in (world.agent, world.agent2):
+        for offset in range(28):
+            day = START + dt.timedelta(days=offset)
+            contacts(6, program=world.care, day=day, agent=agent, call_type="billing")
+    services.rollups_rebuild()
+
+    def queries_for(agents: list[Person]) -> int:
+        with CaptureQueriesContext(connection) as captured:
+            rows = coaching_queue(team=world.care_a, agents=agents, start=START, end=END, today=END)
+        assert [row.agent for row in rows if row.top_opportunity] == []
+        return len(captured.captured_queries)
+
+    queries_for([world.agent])  # builds and keeps the program's context
+    assert queries_for([world.agent]) == queries_for([world.agent, world.agent2])
