@@ -235,6 +235,8 @@ class ProgramContext:
     issues: list[Opportunity]
     # The program's sums over the window, which every agent's report compares with.
     peers: kpi_selectors.Peers
+    # Every agent's criterion fail rates against the rest, from ``counts``.
+    fail_index: analytics.FailRateIndex
 
 
 def program_context(*, program: Program, start: dt.date, end: dt.date) -> ProgramContext:
@@ -258,6 +260,7 @@ def program_context(*, program: Program, start: dt.date, end: dt.date) -> Progra
             quartile[slug] = None
     labels, criterion_skills = analytics.criterion_labels(program)
     credits = _criterion_credits(program, start, end)
+    counts = analytics.criterion_counts(program=program, start=start, end=end)
     context = ProgramContext(
         program=program,
         start=start,
@@ -269,7 +272,7 @@ def program_context(*, program: Program, start: dt.date, end: dt.date) -> Progra
         skills={skill.key: skill for skill in Skill.objects.all()},
         criterion_skills=criterion_skills,
         criterion_labels=labels,
-        counts=analytics.criterion_counts(program=program, start=start, end=end),
+        counts=counts,
         previous=kpi_selectors.agent_values(
             program=program,
             start=start - dt.timedelta(days=(end - start).days + 1),
@@ -290,6 +293,7 @@ def program_context(*, program: Program, start: dt.date, end: dt.date) -> Progra
         ),
         issues=[],
         peers=kpi_selectors.peers_for(program, start, end, list(definitions.values())),
+        fail_index=analytics.FailRateIndex(counts, labels=labels, skills=criterion_skills),
     )
     context.issues = program_issues(context)
     return context
@@ -540,12 +544,7 @@ def diagnose(
     if report is None:
         report = reports_for(context, [agent])[agent.pk]
     kpi_by_slug = report.by_slug()
-    criterion_fails = analytics.fail_rates(
-        context.counts,
-        agent_id=agent.pk,
-        labels=context.criterion_labels,
-        skills=context.criterion_skills,
-    )
+    criterion_fails = context.fail_index.rates(agent_id=agent.pk)
     estimates = {
         key: reading
         for key, reading in context.model.estimates.get(agent.pk, {}).items()

@@ -123,42 +123,97 @@ def fail_rates(
     given) per criterion, or per skill when ``by_skill`` (a skill pools the answers of every
     criterion linked to it), weakest first: highest probability of failing more than peers,
     then the largest gap."""
-    labels, skills = labels or {}, skills or {}
-    mine: dict[str, list[int]] = defaultdict(lambda: [0, 0])
-    peers: dict[str, list[int]] = defaultdict(lambda: [0, 0])
-    per_agent: dict[tuple[str, int], list[int]] = defaultdict(lambda: [0, 0])
-    for (agent, team, criterion), (n, failed) in counts.items():
-        keys = skills.get(criterion, ()) if by_skill else (criterion,)
-        is_subject = (agent_id is None or agent == agent_id) and (
-            team_id is None or team == team_id
+    index = FailRateIndex(counts, labels=labels, skills=skills, by_skill=by_skill)
+    return index.rates(agent_id=agent_id, team_id=team_id)
+
+
+class FailRateIndex:
+    """A program's answer counts summed once per criterion (or skill), agent and team, with
+    the spread of agents' fail rates per key kept once computed: the fail rates of many agents
+    (a team's queue, every agent of a bench) without going through the whole program's counts
+    again for each of them. Read it, never change it: it may be shared between requests."""
+
+    def __init__(
+        self,
+        counts: Counts,
+        *,
+        labels: dict[str, str] | None = None,
+        skills: dict[str, tuple[str, ...]] | None = None,
+        by_skill: bool = False,
+    ) -> None:
+        self.labels, self.skills, self.by_skill = labels or {}, skills or {}, by_skill
+        totals: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+        per_agent: dict[tuple[str, int], list[int]] = defaultdict(lambda: [0, 0])
+        # Each agent's and each team's own rows: (agent, team, key, answers, failed).
+        self._by_agent: dict[int, list[tuple[int, int | None, str, int, int]]] = defaultdict(list)
+        self._by_team: dict[int | None, list[tuple[int, int | None, str, int, int]]] = defaultdict(
+            list
         )
-        for key in keys:
-            bucket = mine[key] if is_subject else peers[key]
-            bucket[0] += n
-            bucket[1] += failed
-            per_agent[(key, agent)][0] += n
-            per_agent[(key, agent)][1] += failed
-    whole_program = agent_id is None and team_id is None
-    rates = [
-        _fail_rate(
-            key,
-            labels.get(key, key) if not by_skill else key,
-            mine[key],
-            peers[key] if not whole_program else mine[key],
-            [v for (k, _), v in per_agent.items() if k == key],
-            () if by_skill else skills.get(key, ()),
-            compare=not whole_program,
+        for (agent, team, criterion), (n, failed) in counts.items():
+            for key in self.skills.get(criterion, ()) if by_skill else (criterion,):
+                totals[key][0] += n
+                totals[key][1] += failed
+                per_agent[(key, agent)][0] += n
+                per_agent[(key, agent)][1] += failed
+                self._by_agent[agent].append((agent, team, key, n, failed))
+                self._by_team[team].append((agent, team, key, n, failed))
+        self._totals = dict(totals)
+        self._agents: dict[str, list[list[int]]] = defaultdict(list)
+        for (key, _), sums in per_agent.items():
+            self._agents[key].append(sums)
+        self._between: dict[str, float | None] = {}
+
+    def rates(self, *, agent_id: int | None = None, team_id: int | None = None) -> list[FailRate]:
+        """The subject's fail rates against everyone else in the program, weakest first."""
+        whole_program = agent_id is None and team_id is None
+        mine: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+        if whole_program:
+            mine.update({key: list(sums) for key, sums in self._totals.items()})
+        else:
+            if agent_id is not None:
+                rows = self._by_agent.get(agent_id, [])
+            else:
+                rows = self._by_team.get(team_id, [])
+            for agent, team, key, n, failed in rows:
+                if (agent_id is None or agent == agent_id) and (team_id is None or team == team_id):
+                    mine[key][0] += n
+                    mine[key][1] += failed
+        rates = []
+        for key, own in mine.items():
+            total = self._totals[key]
+            peers = own if whole_program else [total[0] - own[0], total[1] - own[1]]
+            compare = not whole_program and own[0] > 0 and peers[0] > 0
+            rates.append(
+                _fail_rate(
+                    key,
+                    self.labels.get(key, key) if not self.by_skill else key,
+                    own,
+                    peers,
+                    self._between_of(key) if compare else None,
+                    () if self.by_skill else self.skills.get(key, ()),
+                    compare=compare,
+                )
+            )
+        return sorted(
+            rates,
+            key=lambda r: (
+                -(r.probability_worse or 0.0),
+                -((r.fail_rate or 0.0) - (r.peer_fail_rate or 0.0)),
+                r.key,
+            ),
         )
-        for key in mine
-    ]
-    return sorted(
-        rates,
-        key=lambda r: (
-            -(r.probability_worse or 0.0),
-            -((r.fail_rate or 0.0) - (r.peer_fail_rate or 0.0)),
-            r.key,
-        ),
-    )
+
+    def _between_of(self, key: str) -> float | None:
+        """How much agents' true fail rates on the key differ (every agent of the program)."""
+        if key not in self._between:
+            self._between[key] = stats.between_variance(
+                [
+                    (f / m, max(f / m * (1 - f / m), 1e-6) / m)
+                    for m, f in self._agents.get(key, [])
+                    if m > 0
+                ]
+            )
+        return self._between[key]
 
 
 def _fail_rate(
@@ -166,7 +221,7 @@ def _fail_rate(
     label: str,
     mine: list[int],
     peers: list[int],
-    agents: list[list[int]],
+    between: float | None,
     skills: tuple[str, ...],
     *,
     compare: bool,
@@ -176,9 +231,6 @@ def _fail_rate(
     if not compare or n == 0 or peer_n == 0:
         return FailRate(key, label, n, failed, peer_n, peer_failed, None, None, None, skills)
     peer_rate = peer_failed / peer_n
-    between = stats.between_variance(
-        [(f / m, max(f / m * (1 - f / m), 1e-6) / m) for m, f in agents if m > 0]
-    )
     prior = stats.Prior(peer_rate, between) if between is not None else None
     posterior = stats.rate_posterior(successes=failed, trials=n, prior=prior)
     # The peers' rate is uncertain too (a criterion may have been answered a dozen times):
