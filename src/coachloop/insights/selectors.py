@@ -7,6 +7,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from coachloop.insights.contexts import shared_context
 from coachloop.insights.diagnosis import Diagnosis, Opportunity, diagnose
 from coachloop.insights.models import DecisionKind, OpportunityDecision
 from coachloop.metrics import selectors as kpi_selectors
@@ -142,5 +143,13 @@ def shared_with(agent: Person, *, today: dt.date | None = None) -> SharedView:
     strengths: list[dict[str, Any]] = []
     if program is not None:
         start, end = window(today)
-        strengths = diagnose(agent=agent, program=program, start=start, end=end).strengths
+        # Only the strengths are shown: the program's kept context, and nothing explained.
+        strengths = diagnose(
+            agent=agent,
+            program=program,
+            start=start,
+            end=end,
+            context=shared_context(program=program, start=start, end=end),
+            explained=0,
+        ).strengths
     return SharedView(agent=agent, program=program, shares=shares, strengths=strengths)
