@@ -400,17 +400,16 @@ def kpi_report(
         rows = call_type_window_rows(
             key, program=subject.program, start=start, end=end, measures=measures, ids=[id_]
         )[id_]
-    report = KpiReport(
-        subject=subject,
-        start=start,
-        end=end,
-        metrics=[
-            _subject_kpi(d, subject, rows, peers, book, on=end, team_id=team_id)
-            for d in definitions
-        ],
-        exclusions=list(exclusions_overlapping(subject.program, start, end)),
+    report = _window_report(
+        subject,
+        definitions=definitions,
         rows=rows,
         peers=peers,
+        book=book,
+        exclusions=list(exclusions_overlapping(subject.program, start, end)),
+        start=start,
+        end=end,
+        team_id=team_id,
     )
     if granularity:
         daily = _daily_sums(subject, start, end, definitions, measures)
@@ -499,23 +498,47 @@ def agent_reports(
         end=end,
         definitions=definitions,
     )
-    reports = {}
-    for agent in agents:
-        subject = subject_for_agent(agent, program)
-        rows = per_agent.get(agent.pk, Rows())
-        reports[agent.pk] = KpiReport(
-            subject=subject,
+    return {
+        agent.pk: _window_report(
+            subject_for_agent(agent, program),
+            definitions=definitions,
+            rows=per_agent.get(agent.pk, Rows()),
+            peers=peers,
+            book=book,
+            exclusions=exclusions,
             start=start,
             end=end,
-            metrics=[
-                _subject_kpi(d, subject, rows, peers, book, on=end, team_id=None)
-                for d in definitions
-            ],
-            exclusions=exclusions,
-            rows=rows,
-            peers=peers,
+            team_id=None,
         )
-    return reports
+        for agent in agents
+    }
+
+
+def _window_report(
+    subject: Subject,
+    *,
+    definitions: Sequence[MetricDefinition],
+    rows: Rows,
+    peers: Peers,
+    book: TargetBook,
+    exclusions: list[Exclusion],
+    start: dt.date,
+    end: dt.date,
+    team_id: int | None,
+) -> KpiReport:
+    """One subject's report over [start, end] from its sums (no series)."""
+    return KpiReport(
+        subject=subject,
+        start=start,
+        end=end,
+        metrics=[
+            _subject_kpi(d, subject, rows, peers, book, on=end, team_id=team_id)
+            for d in definitions
+        ],
+        exclusions=exclusions,
+        rows=rows,
+        peers=peers,
+    )
 
 
 def _daily_sums(
