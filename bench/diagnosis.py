@@ -296,7 +296,7 @@ def summarise(seed: int, result: dict[str, Any]) -> dict[str, Any]:
                 for r in result["rows"]
             )
         )
-    timings = sorted(result["timings"])
+    timings = result["timings"]
     return {
         "seed": seed,
         "agents": len(result["rows"]),
@@ -308,8 +308,8 @@ def summarise(seed: int, result: dict[str, Any]) -> dict[str, Any]:
         "false_flags": false_flags,
         "problem_found": all(found) if found else None,
         "problem_as_opportunity": any(as_opportunity),
-        "p50_ms": 1000 * timings[len(timings) // 2] if timings else None,
-        "p95_ms": 1000 * timings[int(len(timings) * 0.95)] if timings else None,
+        "p50_ms": _quantile_ms(timings, 0.5),
+        "p95_ms": _quantile_ms(timings, 0.95),
         "queues": {
             name: {
                 "days": q["days"],

@@ -161,6 +161,8 @@ class FailRateIndex:
         self._agents: dict[str, list[list[int]]] = defaultdict(list)
         for (key, _), sums in per_agent.items():
             self._agents[key].append(sums)
+        # Filled on first use; a request racing another computes the same value, so sharing the
+        # index between threads needs no lock.
         self._between: dict[str, float | None] = {}
 
     def rates(self, *, agent_id: int | None = None, team_id: int | None = None) -> list[FailRate]:
