@@ -1,10 +1,13 @@
 """The job runner: the database is the queue (ARCHITECTURE.md, "Background work").
 
 A job kind is a function registered with ``@job_handler("kind")``; it receives the Job and a
-``Progress`` to report through. ``coachloop worker`` claims and runs queued jobs; commands run
-their job inline with ``job_run_inline``. A job whose process died (killed, machine restarted)
-is found by ``jobs_sweep_stale`` and marked failed, and its kind's ``on_abandoned`` hook cleans up
-(for an import: drop its staging table, mark the batch failed).
+``Progress`` to report through. An idle task (``@idle_task("name", every_s=...)``) is a cheap
+check the worker runs between jobs at most that often, which may enqueue a job (the insights
+app's keeps each program's stored diagnosis context current). ``coachloop worker`` claims and
+runs queued jobs; commands run their job inline with ``job_run_inline``. A job whose process
+died (killed, machine restarted) is found by ``jobs_sweep_stale`` and marked failed, and its
+kind's ``on_abandoned`` hook cleans up (for an import: drop its staging table, mark the batch
+failed).
 """
 
 from __future__ import annotations
@@ -40,6 +43,16 @@ class JobKind:
 _KINDS: dict[str, JobKind] = {}
 
 
+@dataclass
+class IdleTask:
+    run: Callable[[], None]
+    every_s: float
+    last_run: float = float("-inf")
+
+
+_IDLE: dict[str, IdleTask] = {}
+
+
 def job_handler(
     kind: str, *, on_abandoned: Callable[[Job, str], None] | None = None
 ) -> Callable[[Callable[[Job, Progress], None]], Callable[[Job, Progress], None]]:
@@ -52,9 +65,36 @@ def job_handler(
     return register
 
 
+def idle_task(name: str, *, every_s: float) -> Callable[[Callable[[], None]], Callable[[], None]]:
+    """Register ``function`` to run when the worker has nothing queued, at most every
+    ``every_s`` seconds."""
+
+    def register(function: Callable[[], None]) -> Callable[[], None]:
+        _IDLE[name] = IdleTask(run=function, every_s=every_s)
+        return function
+
+    return register
+
+
 def _load_kinds() -> None:
-    # Job kinds live in their apps; importing the modules registers them.
-    import coachloop.ingest.jobs  # noqa: F401
+    # Job kinds and idle tasks live in their apps; importing the modules registers them.
+    import coachloop.ingest.jobs
+    import coachloop.insights.jobs  # noqa: F401
+
+
+def jobs_run_idle_tasks() -> None:
+    """Run the idle tasks that are due. One that fails is logged and tried again when next
+    due: a check must never stop the worker."""
+    _load_kinds()
+    for name, task in _IDLE.items():
+        now = time.monotonic()
+        if now - task.last_run < task.every_s:
+            continue
+        task.last_run = now
+        try:
+            task.run()
+        except Exception:
+            logger.exception("Idle task %s failed", name)
 
 
 def worker_name() -> str:
@@ -209,6 +249,7 @@ def worker_loop(
             continue
         if once:
             break
+        jobs_run_idle_tasks()
         if time.monotonic() - last_sweep > 60:
             jobs_sweep_stale()
             last_sweep = time.monotonic()

@@ -83,3 +83,30 @@ class OpportunityDecision(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key} {self.decision} for {self.agent_id}"
+
+
+class ContextSnapshot(models.Model):
+    """A program's diagnosis context for one window, pickled, with the stamp of the data it was
+    built from (``contexts.py``). The worker keeps one per program for the pages' default window,
+    so a lead's first request after new data loads it instead of building it. A snapshot whose
+    stamp or code version differs from today's is never used."""
+
+    program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="+")
+    start = models.DateField()
+    end = models.DateField()
+    stamp = models.CharField(
+        max_length=64, help_text="Digest of the data and code it was built from"
+    )
+    payload = models.BinaryField()
+    built_at = models.DateTimeField()
+    build_seconds = models.FloatField(help_text="How long the build took")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["program", "start", "end"], name="insights_snapshot_window"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"context of {self.program_id} {self.start}..{self.end}"

@@ -1,17 +1,25 @@
-"""The program's diagnosis context is built once and shared until the data behind it changes."""
+"""The program's diagnosis context is built once and shared until the data behind it changes:
+kept by each process, and stored in the database for the pages' default window."""
 
 from __future__ import annotations
 
 import datetime as dt
 
 import pytest
+from django.utils import timezone
 
+from coachloop.core import jobs
+from coachloop.core.models import Job, JobStatus
 from coachloop.core.personas import World
 from coachloop.insights import contexts
+from coachloop.insights import jobs as insights_jobs
 from coachloop.insights.contexts import shared_context
+from coachloop.insights.models import ContextSnapshot
 from coachloop.insights.tests.data import FIRST_DAY, agent_fails_verification
 from coachloop.metrics import services as metrics_services
+from coachloop.metrics.defaults import default_definitions
 from coachloop.metrics.tests.factories import contacts as make_contacts
+from coachloop.org.models import Program
 from coachloop.quality.tests.factories import (
     answers_for,
     handled_contact,
@@ -75,17 +83,15 @@ def test_a_newly_submitted_evaluation_makes_a_new_context(world: World, builds: 
     assert len(builds) == 2
 
 
-def test_a_kept_context_is_rebuilt_after_its_maximum_age(
-    world: World, builds: list[int], monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_an_edited_metric_definition_makes_a_new_context(world: World, builds: list[int]) -> None:
     agent_fails_verification(world)
-    clock = [1000.0]
-    monkeypatch.setattr(contexts.time, "monotonic", lambda: clock[0])
-    first = shared_context(program=world.care, start=FIRST_DAY, end=END)
-    clock[0] += contexts.MAX_AGE_S - 1
-    assert shared_context(program=world.care, start=FIRST_DAY, end=END) is first
-    clock[0] += 2
-    assert shared_context(program=world.care, start=FIRST_DAY, end=END) is not first
+    before = shared_context(program=world.care, start=FIRST_DAY, end=END)
+    fcr = next(d for d in default_definitions() if d.slug == "fcr")
+    fcr.program, fcr.min_n = world.care, fcr.min_n + 5
+    fcr.save()  # the program's own row now overrides the default
+    after = shared_context(program=world.care, start=FIRST_DAY, end=END)
+    assert after is not before
+    assert after.definitions["fcr"].min_n == before.definitions["fcr"].min_n + 5
     assert len(builds) == 2
 
 
@@ -97,3 +103,109 @@ def test_only_the_most_recently_used_contexts_are_kept(world: World, builds: lis
     # The oldest (offset 0) was dropped and is built again.
     shared_context(program=world.care, start=FIRST_DAY, end=END)
     assert len(builds) == contexts.KEPT + 2
+
+
+# --- stored contexts: what another process (or the worker) built ------------------------------
+
+
+def test_a_context_built_for_the_default_window_is_stored_and_loaded_by_another_process(
+    world: World, builds: list[int]
+) -> None:
+    agent_fails_verification(world)
+    start, end = contexts.default_window()
+    built = shared_context(program=world.care, start=start, end=end)
+    assert ContextSnapshot.objects.filter(program=world.care, start=start, end=end).count() == 1
+    contexts.forget_all()  # as a fresh process would start
+    loaded = shared_context(program=world.care, start=start, end=end)
+    assert loaded is not built
+    assert builds == [world.care.pk]
+    assert loaded.agents[world.agent.pk]["fcr"].n == built.agents[world.agent.pk]["fcr"].n
+    assert [o.key for o in loaded.issues] == [o.key for o in built.issues]
+    assert loaded.program.pk == world.care.pk
+
+
+def test_a_context_for_another_window_is_kept_in_the_process_only(
+    world: World, builds: list[int]
+) -> None:
+    agent_fails_verification(world)
+    shared_context(program=world.care, start=FIRST_DAY, end=END)
+    assert not ContextSnapshot.objects.exists()
+
+
+def test_a_stored_context_is_not_used_once_the_data_has_changed(
+    world: World, builds: list[int]
+) -> None:
+    agent_fails_verification(world)
+    start, end = contexts.default_window()
+    shared_context(program=world.care, start=start, end=end)
+    contexts.forget_all()
+    submitted_evaluation(
+        world,
+        scorecard=small_scorecard(),
+        interaction=handled_contact(world, agent=world.agent2, day=FIRST_DAY),
+        answers=answers_for(small_scorecard()),
+    )
+    shared_context(program=world.care, start=start, end=end)
+    assert builds == [world.care.pk, world.care.pk]
+    # The new build replaced the stored one: one row per program and window.
+    assert ContextSnapshot.objects.filter(program=world.care).count() == 1
+
+
+def test_an_unreadable_stored_context_is_built_again_without_an_error(
+    world: World, builds: list[int]
+) -> None:
+    agent_fails_verification(world)
+    start, end = contexts.default_window()
+    shared_context(program=world.care, start=start, end=end)
+    ContextSnapshot.objects.update(payload=b"not a pickle")
+    contexts.forget_all()
+    context = shared_context(program=world.care, start=start, end=end)
+    assert context.agents[world.agent.pk]["fcr"].n > 0
+    assert builds == [world.care.pk, world.care.pk]
+
+
+def test_refreshing_stores_every_stale_program_once_and_drops_past_windows(
+    world: World, builds: list[int]
+) -> None:
+    agent_fails_verification(world)
+    yesterday = contexts.default_window(END - dt.timedelta(days=1))
+    ContextSnapshot.objects.create(
+        program=world.care,
+        start=yesterday[0],
+        end=yesterday[1],
+        stamp="old",
+        payload=b"",
+        built_at=timezone.now(),
+        build_seconds=0.0,
+    )
+    rebuilt = contexts.contexts_refresh(today=END)
+    programs = set(Program.objects.values_list("pk", flat=True))
+    assert {program.pk for program, _seconds in rebuilt} == programs
+    start, end = contexts.default_window(END)
+    stored = ContextSnapshot.objects.values_list("program_id", "start", "end")
+    assert sorted(stored) == sorted((pk, start, end) for pk in programs)
+    assert contexts.contexts_refresh(today=END) == []  # nothing changed since
+    assert contexts.stale_programs(today=END) == []
+    make_contacts(5, program=world.care, day=END, agent=world.agent, resolved=False)
+    metrics_services.rollups_rebuild()
+    assert [program.pk for program, _stamp in contexts.stale_programs(today=END)] == [world.care.pk]
+
+
+def _worker_idles_a_few_times() -> None:
+    """Run the worker loop for three polls with every idle task due (they are throttled per
+    process, and another test may have run them moments ago)."""
+    for task in jobs._IDLE.values():
+        task.last_run = float("-inf")
+    polls = iter(range(3))
+    jobs.worker_loop(poll_s=0, stop=lambda: next(polls, None) is None)
+
+
+def test_the_idle_worker_keeps_the_stored_contexts_current(world: World) -> None:
+    agent_fails_verification(world)
+    _worker_idles_a_few_times()
+    refresh = Job.objects.get(kind=insights_jobs.KIND)
+    assert refresh.status == JobStatus.SUCCEEDED
+    assert "context built and stored" in refresh.log
+    assert contexts.stale_programs() == []
+    _worker_idles_a_few_times()  # nothing changed: no new job
+    assert Job.objects.filter(kind=insights_jobs.KIND).count() == 1
