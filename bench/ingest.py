@@ -10,6 +10,7 @@ Targets: PostgreSQL (a) >= 5x (b) and (a) <= 2.5x the time of (c); SQLite (a) <=
 
     .venv/bin/pip install -e '.[bench]'
     .venv/bin/python bench/ingest.py --rows 1000000
+    .venv/bin/python bench/ingest.py --rows 1000000 --days 28   # a month's export: real density
 """
 
 from __future__ import annotations
@@ -37,8 +38,10 @@ PG_DB = "coachloop_bench"
 COLUMNS = list(canonical_header("interactions"))
 
 
-def generate(folder: Path, rows: int, agents: int, seed: int = 7) -> tuple[Path, Path]:
-    """A roster of `agents` agents and `rows` interactions over the past 365 days."""
+def generate(
+    folder: Path, rows: int, agents: int, days: int = 365, seed: int = 7
+) -> tuple[Path, Path]:
+    """A roster of `agents` agents and `rows` interactions over `days` days before 2026-11-01."""
     rng = np.random.default_rng(seed)
     roster = folder / "roster.csv"
     with roster.open("w", newline="") as handle:
@@ -57,7 +60,7 @@ def generate(folder: Path, rows: int, agents: int, seed: int = 7) -> tuple[Path,
             )
     interactions = folder / "interactions.csv"
     end = np.datetime64("2026-11-01T00:00:00")
-    seconds = rng.integers(0, 365 * 86400, rows)
+    seconds = rng.integers(0, days * 86400, rows)
     started = (end - seconds.astype("timedelta64[s]")).astype(str)
     answered = rng.random(rows) > 0.06
     agent = rng.integers(1, agents + 1, rows)
@@ -226,15 +229,23 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--agents", type=int, default=1_000)
+    parser.add_argument(
+        "--days",
+        type=int,
+        default=365,
+        help="span of the contacts: 365 spreads 1M over a year (2.7 a day per agent, rollups as "
+        "many as contacts); 28 is a month's export at a real agent's ~36 a day",
+    )
     parser.add_argument("--databases", default="sqlite,postgres")
     parser.add_argument("--workdir", type=Path)
     options = parser.parse_args()
     folder = options.workdir or Path(tempfile.mkdtemp(prefix="coachloop-bench-"))
     folder.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
-    roster, interactions = generate(folder, options.rows, options.agents)
+    roster, interactions = generate(folder, options.rows, options.agents, options.days)
     print(
-        f"generated {options.rows:,} interactions for {options.agents:,} agents in "
+        f"generated {options.rows:,} interactions for {options.agents:,} agents over "
+        f"{options.days} days in "
         f"{time.perf_counter() - started:.1f} s ({interactions.stat().st_size / 1e6:.0f} MB)"
     )
     results: list[Result] = []

@@ -263,6 +263,11 @@ def import_run(*, batch: ImportBatch, progress: Progress | None = None) -> Impor
     """Run the batch to its end: succeeded (written, or validated for a dry run), rejected
     (bad rows with on_error=reject: nothing written) or failed (an error in the file as a
     whole, such as a missing required column)."""
+    with staging.bulk_cache():
+        return _run(batch, progress)
+
+
+def _run(batch: ImportBatch, progress: Progress | None) -> ImportBatch:
     started = time.perf_counter()
     report = progress or (lambda fraction, text="", force=False: None)
     ImportBatch.objects.filter(pk=batch.pk).update(

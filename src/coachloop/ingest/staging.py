@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import polars as pl
+from django.conf import settings
 from django.db import connection, transaction
 
 
@@ -49,6 +51,25 @@ class Target:
 
 def is_postgres() -> bool:
     return connection.vendor == "postgresql"
+
+
+@contextmanager
+def bulk_cache() -> Iterator[None]:
+    """On SQLite, a page cache for this connection large enough for an import's index updates
+    (``COACHLOOP_IMPORT_CACHE_MB``), given back afterwards so a long-lived worker does not keep
+    it. PostgreSQL's cache is the server's: nothing to do."""
+    if connection.vendor != "sqlite":
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA cache_size")
+        previous = int(cursor.fetchone()[0])
+        cursor.execute(f"PRAGMA cache_size = -{int(settings.COACHLOOP_IMPORT_CACHE_MB) * 1024}")
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(f"PRAGMA cache_size = {previous}")
 
 
 def _sql_type(kind: str) -> str:

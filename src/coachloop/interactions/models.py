@@ -61,7 +61,11 @@ class Interaction(models.Model):
     a keyed hash. ``resolved`` is the source's flag; ``fcr_derived`` is our derivation from
     repeat contacts (ARCHITECTURE.md, "Derived FCR"), stored apart."""
 
-    program = models.ForeignKey(Program, on_delete=models.PROTECT, related_name="interactions")
+    # No single-column indexes on program and agent: the natural key and the indexes below
+    # lead with them, and every index is paid for on each of an import's million rows.
+    program = models.ForeignKey(
+        Program, on_delete=models.PROTECT, related_name="interactions", db_index=False
+    )
     source = models.CharField(max_length=50, default="canonical")
     external_id = models.CharField(max_length=200)
     channel = models.CharField(max_length=10, choices=Channel.choices)
@@ -70,7 +74,12 @@ class Interaction(models.Model):
     # The call type, or the queue when there is none: what a repeat contact is matched on.
     fcr_topic = models.CharField(max_length=100, blank=True)
     agent = models.ForeignKey(
-        Person, null=True, blank=True, on_delete=models.PROTECT, related_name="interactions"
+        Person,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="interactions",
+        db_index=False,
     )
     # The agent's team at the time of the contact: KPIs are attributed to it.
     team = models.ForeignKey(
