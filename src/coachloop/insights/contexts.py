@@ -8,10 +8,11 @@ the window and a **stamp** of what it was built from:
 - in each process, the last few contexts used (``KEPT``);
 - in the database, one ``ContextSnapshot`` per program for the pages' default window (the last
   13 weeks up to today), which the worker keeps current (``contexts_refresh``, run when the
-  worker is idle: ``insights/jobs.py``) and a request that had to build one stores. So a lead's
-  first request after an import or a submitted evaluation loads the context (tens of ms) instead
-  of building it (seconds at a 500-agent program), unless it comes in the seconds before the
-  worker has caught up.
+  worker is idle: ``insights/jobs.py``). So a lead's first request after an import or a
+  submitted evaluation loads the context (tens of ms) instead of building it (about a second at
+  a 500-agent program), unless it comes in the seconds before the worker has caught up; then
+  the request builds it and keeps it in its process. Requests never store: a page read must not
+  wait for SQLite's write lock behind a long import.
 
 The stamp changes when the rollups are rebuilt (metrics' RollupStamp: imports, recomputes,
 exclusions), when an evaluation of the program is submitted, changed or deleted, when a
@@ -96,7 +97,7 @@ def data_stamp(program: Program) -> str:
 
 def shared_context(*, program: Program, start: dt.date, end: dt.date) -> ProgramContext:
     """The program's context for this window: the one this process keeps, else the stored one,
-    while the data is unchanged; else built here (and stored when it is the default window)."""
+    while the data is unchanged; else built here."""
     stamp = data_stamp(program)
     key = (program.pk, start, end, stamp)
     with _lock:
@@ -108,10 +109,7 @@ def shared_context(*, program: Program, start: dt.date, end: dt.date) -> Program
     if context is None:
         # Built outside the lock: two requests may build the same context once each, which is
         # cheaper than making every other program's requests wait.
-        began = time.perf_counter()
         context = program_context(program=program, start=start, end=end)
-        if (start, end) == default_window():
-            _store(context, stamp, seconds=time.perf_counter() - began)
     _keep(key, context)
     return context
 
@@ -172,8 +170,8 @@ def _stored(program: Program, start: dt.date, end: dt.date, stamp: str) -> Progr
 
 
 def _store(context: ProgramContext, stamp: str, *, seconds: float) -> None:
-    """Keep the context in the database for other processes. Never fails the caller: a context
-    that could not be stored is built again by whoever needs it next."""
+    """Keep the context in the database for every process. Never fails the refresh: a context
+    that could not be stored is built by whoever needs it, and tried again at the next check."""
     fields: dict[str, Any] = {
         "stamp": stamp,
         "payload": pickle.dumps(context, protocol=pickle.HIGHEST_PROTOCOL),
