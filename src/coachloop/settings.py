@@ -241,5 +241,6 @@ CSRF_FAILURE_VIEW = "coachloop.core.views.csrf_failure"
 # check, not a rejection; CONTRACTS.md allows 0 to 86,400 s).
 COACHLOOP_PLAUSIBLE_DURATION_S = env_int("COACHLOOP_PLAUSIBLE_DURATION_S", 4 * 3600, minimum=1)
 # Imports on SQLite: the page cache of the importing connection while it runs (MiB). The default
-# 2 MiB made every insert into a randomly keyed index (customer hash, natural key) a disk read.
-COACHLOOP_IMPORT_CACHE_MB = env_int("COACHLOOP_IMPORT_CACHE_MB", 512, minimum=2)
+# 2 MiB made every insert into a randomly keyed index (customer hash, natural key) a disk read;
+# sorts may use as much again each, so it is also the import's memory (docs/configuration.md).
+COACHLOOP_IMPORT_CACHE_MB = env_int("COACHLOOP_IMPORT_CACHE_MB", 128, minimum=2)
