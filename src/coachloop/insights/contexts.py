@@ -122,8 +122,7 @@ def default_window(today: dt.date | None = None) -> tuple[dt.date, dt.date]:
 def contexts_refresh(*, today: dt.date | None = None) -> list[tuple[Program, float]]:
     """Store the default-window context of every program whose stored one is missing or stale,
     and drop the stored contexts of other windows (days gone by). Returns the programs rebuilt
-    with the seconds each took. What the worker runs when idle, and what a deployment could
-    run from cron."""
+    with the seconds each took. What the worker's ``contexts`` job runs."""
     start, end = default_window(today)
     ContextSnapshot.objects.exclude(start=start, end=end).delete()
     rebuilt: list[tuple[Program, float]] = []
