@@ -3,11 +3,11 @@
 A job kind is a function registered with ``@job_handler("kind")``; it receives the Job and a
 ``Progress`` to report through. An idle task (``@idle_task("name", every_s=...)``) is a cheap
 check the worker runs between jobs at most that often, which may enqueue a job (the insights
-app's keeps each program's stored diagnosis context current). ``coachloop worker`` claims and
-runs queued jobs; commands run their job inline with ``job_run_inline``. A job whose process
-died (killed, machine restarted) is found by ``jobs_sweep_stale`` and marked failed, and its
-kind's ``on_abandoned`` hook cleans up (for an import: drop its staging table, mark the batch
-failed).
+app's one keeps each program's stored diagnosis context current). ``coachloop worker`` claims
+and runs queued jobs; commands run their job inline with ``job_run_inline``. A job whose
+process died (killed, machine restarted) is found by ``jobs_sweep_stale`` and marked failed, and
+its kind's ``on_abandoned`` hook cleans up (for an import: drop its staging table, mark the
+batch failed).
 """
 
 from __future__ import annotations
