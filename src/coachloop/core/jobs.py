@@ -67,7 +67,7 @@ def job_handler(
 
 def idle_task(name: str, *, every_s: float) -> Callable[[Callable[[], None]], Callable[[], None]]:
     """Register ``function`` to run when the worker has nothing queued, at most every
-    ``every_s`` seconds."""
+    ``every_s`` seconds, and at once after the worker has run a job."""
 
     def register(function: Callable[[], None]) -> Callable[[], None]:
         _IDLE[name] = IdleTask(run=function, every_s=every_s)
@@ -246,6 +246,9 @@ def worker_loop(
         if job is not None:
             job_run(job)
             ran += 1
+            # A job may have changed data (an import): the checks run as soon as it is idle.
+            for task in _IDLE.values():
+                task.last_run = float("-inf")
             continue
         if once:
             break

@@ -1,7 +1,8 @@
 """The worker keeps each program's stored diagnosis context current (``contexts.py``): when it
-has nothing queued it checks, every CHECK_EVERY_S seconds, whether any program's data changed
-since its context was stored, and if so enqueues a ``contexts`` job that rebuilds those (seen,
-with the time each took, on the jobs page like any other job)."""
+has nothing queued it checks, every CHECK_EVERY_S seconds and right after any job it ran (an
+import), whether any program's data changed since its context was stored, and if so enqueues a
+``contexts`` job that rebuilds those (seen, with the time each took, on the jobs page like any
+other job). A check is a handful of small aggregate queries per program."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from coachloop.core.jobs import Progress, idle_task, job_enqueue, job_handler
 from coachloop.core.models import Job, JobStatus
 
 KIND = "contexts"
-CHECK_EVERY_S = 15.0
+CHECK_EVERY_S = 5.0
 
 
 @job_handler(KIND)

@@ -111,3 +111,37 @@ def test_a_silent_job_of_another_machine_is_swept() -> None:
         status=JobStatus.RUNNING, heartbeat_at=long_ago, worker="elsewhere.example:42"
     )
     assert [j.pk for j in jobs.jobs_sweep_stale()] == [job.pk]
+
+
+def test_idle_tasks_run_when_the_queue_is_empty_and_again_right_after_a_job(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    jobs._load_kinds()  # the apps' idle tasks, which this test sets aside
+    calls: list[str] = []
+    monkeypatch.setattr(jobs, "_IDLE", {})
+    jobs.idle_task("test-check", every_s=3600)(lambda: calls.append("check"))
+
+    def idle_polls(count: int) -> None:
+        polls = iter(range(count))
+        jobs.worker_loop(poll_s=0, stop=lambda: next(polls, None) is None)
+
+    idle_polls(3)
+    assert calls == ["check"]  # due at once, then not for an hour
+    jobs.job_enqueue(kind="test-ok", params={})
+    idle_polls(3)
+    assert calls == ["check", "check"]  # the job may have changed data: checked again
+
+
+def test_a_failing_idle_task_does_not_stop_the_worker(monkeypatch: pytest.MonkeyPatch) -> None:
+    jobs._load_kinds()
+    monkeypatch.setattr(jobs, "_IDLE", {})
+
+    def broken() -> None:
+        raise RuntimeError("the check failed")
+
+    jobs.idle_task("test-broken", every_s=0)(broken)
+    queued = jobs.job_enqueue(kind="test-ok", params={})
+    polls = iter(range(4))
+    jobs.worker_loop(poll_s=0, stop=lambda: next(polls, None) is None)
+    queued.refresh_from_db()
+    assert queued.status == JobStatus.SUCCEEDED
