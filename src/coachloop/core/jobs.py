@@ -82,6 +82,12 @@ def _load_kinds() -> None:
     import coachloop.insights.jobs  # noqa: F401
 
 
+def idle_tasks_make_due() -> None:
+    """Every idle task runs at the worker's next idle moment, however recently it ran."""
+    for task in _IDLE.values():
+        task.last_run = float("-inf")
+
+
 def jobs_run_idle_tasks() -> None:
     """Run the idle tasks that are due. One that fails is logged and tried again when next
     due: a check must never stop the worker."""
@@ -247,8 +253,7 @@ def worker_loop(
             job_run(job)
             ran += 1
             # A job may have changed data (an import): the checks run as soon as it is idle.
-            for task in _IDLE.values():
-                task.last_run = float("-inf")
+            idle_tasks_make_due()
             continue
         if once:
             break

@@ -58,7 +58,7 @@ def bulk_cache() -> Iterator[None]:
     """On SQLite, a page cache for this connection large enough for an import's index updates
     (``COACHLOOP_IMPORT_CACHE_MB``), given back afterwards so a long-lived worker does not keep
     it. PostgreSQL's cache is the server's: nothing to do."""
-    if connection.vendor != "sqlite":
+    if is_postgres():
         yield
         return
     with connection.cursor() as cursor:

@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from coachloop.core import jobs
 from coachloop.core.models import Job, JobStatus
+from coachloop.core.tests.workers import worker_polls
 
 pytestmark = pytest.mark.django_db
 ran: list[int] = []
@@ -120,15 +121,10 @@ def test_idle_tasks_run_when_the_queue_is_empty_and_again_right_after_a_job(
     calls: list[str] = []
     monkeypatch.setattr(jobs, "_IDLE", {})
     jobs.idle_task("test-check", every_s=3600)(lambda: calls.append("check"))
-
-    def idle_polls(count: int) -> None:
-        polls = iter(range(count))
-        jobs.worker_loop(poll_s=0, stop=lambda: next(polls, None) is None)
-
-    idle_polls(3)
+    worker_polls(3)
     assert calls == ["check"]  # due at once, then not for an hour
     jobs.job_enqueue(kind="test-ok", params={})
-    idle_polls(3)
+    worker_polls(3)
     assert calls == ["check", "check"]  # the job may have changed data: checked again
 
 
@@ -141,7 +137,6 @@ def test_a_failing_idle_task_does_not_stop_the_worker(monkeypatch: pytest.Monkey
 
     jobs.idle_task("test-broken", every_s=0)(broken)
     queued = jobs.job_enqueue(kind="test-ok", params={})
-    polls = iter(range(4))
-    jobs.worker_loop(poll_s=0, stop=lambda: next(polls, None) is None)
+    worker_polls(4)
     queued.refresh_from_db()
     assert queued.status == JobStatus.SUCCEEDED

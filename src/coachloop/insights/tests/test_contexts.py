@@ -11,6 +11,7 @@ from django.utils import timezone
 from coachloop.core import jobs
 from coachloop.core.models import Job, JobStatus
 from coachloop.core.personas import World
+from coachloop.core.tests.workers import worker_polls
 from coachloop.insights import contexts
 from coachloop.insights import jobs as insights_jobs
 from coachloop.insights.contexts import shared_context
@@ -193,10 +194,8 @@ def test_refreshing_stores_every_stale_program_once_and_drops_past_windows(
 def _worker_idles_a_few_times() -> None:
     """Run the worker loop for three polls with every idle task due (they are throttled per
     process, and another test may have run them moments ago)."""
-    for task in jobs._IDLE.values():
-        task.last_run = float("-inf")
-    polls = iter(range(3))
-    jobs.worker_loop(poll_s=0, stop=lambda: next(polls, None) is None)
+    jobs.idle_tasks_make_due()
+    worker_polls(3)
 
 
 def test_the_idle_worker_keeps_the_stored_contexts_current(world: World) -> None:
